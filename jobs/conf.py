@@ -1,0 +1,50 @@
+"""The queue's settings, with their defaults, read when asked (never at import time)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+
+def lease_seconds() -> float:
+    """How long a claimed job stays a worker's without a heartbeat renewing it."""
+    return float(getattr(settings, "JOBS_LEASE_SECONDS", 30.0))
+
+
+def heartbeat_seconds() -> float:
+    """How often a worker renews its leases and its own row: three times per lease."""
+    return lease_seconds() / 3
+
+
+def worker_stale_seconds() -> float:
+    """A worker whose heartbeat is older than this is taken for dead."""
+    return lease_seconds() * 2
+
+
+def default_timeout() -> float:
+    return float(getattr(settings, "JOBS_DEFAULT_TIMEOUT", 300.0))
+
+
+def default_max_attempts() -> int:
+    return int(getattr(settings, "JOBS_DEFAULT_MAX_ATTEMPTS", 3))
+
+
+def retry_backoff_base() -> float:
+    return float(getattr(settings, "JOBS_RETRY_BACKOFF_BASE", 5.0))
+
+
+def retry_backoff_max() -> float:
+    return float(getattr(settings, "JOBS_RETRY_BACKOFF_MAX", 3600.0))
+
+
+def grace_period() -> float:
+    """Seconds a stopping worker lets running jobs finish before giving them back."""
+    return float(getattr(settings, "JOBS_GRACE_PERIOD", 30.0))
+
+
+def handler_modules() -> list[str]:
+    """Extra modules to import at start-up so that their handlers register."""
+    return list(getattr(settings, "JOBS_HANDLER_MODULES", []))
+
+
+def retention_days() -> int:
+    return int(getattr(settings, "JOB_RETENTION_DAYS", 7))

@@ -1,0 +1,33 @@
+"""Exceptions that handlers raise and callers catch."""
+
+from __future__ import annotations
+
+
+class JobError(Exception):
+    """Base class of the queue's own errors."""
+
+
+class UnknownJobType(JobError, ValueError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(f"Unknown job type {name!r}. Known types: {', '.join(known) or 'none'}.")
+        self.name = name
+
+
+class InvalidPayload(JobError, ValueError):
+    """The payload cannot be used by the job type's handler; the message says why."""
+
+
+class PermanentError(JobError):
+    """Raised by a handler when retrying cannot help: the job fails at once."""
+
+
+class JobCancelled(JobError):
+    """Raised inside a handler at its next check after staff cancelled the job."""
+
+
+class JobTimedOut(JobError):
+    """Raised inside a handler at its next check after the attempt ran past its timeout."""
+
+
+class JobLost(JobError):
+    """Raised inside a handler whose job was taken back by another worker (lease expired)."""

@@ -1,0 +1,436 @@
+"""The job queue's tables: jobs, the history of their attempts, and the workers that run them.
+
+State transitions live here, on the model and its QuerySet. Every write a worker makes to a job
+it holds is *fenced*: it names the worker and the attempt number, so a worker that comes back
+after its lease expired (frozen, partitioned) changes nothing of a job that is no longer its own.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from jobs import conf
+
+
+class JobQuerySet(models.QuerySet["Job"]):
+    def ready(self, *, queues: Iterable[str] | None = None, now: datetime | None = None):
+        """Jobs a worker may start now: queued, due, and with no unfinished dependency."""
+        qs = self.filter(status=Job.Status.QUEUED, run_at__lte=now or timezone.now()).filter(
+            Q(depends_on__isnull=True) | Q(depends_on__status=Job.Status.SUCCEEDED)
+        )
+        if queues:
+            qs = qs.filter(queue__in=list(queues))
+        return qs.order_by("-priority", "run_at", "id")
+
+    def live(self):
+        return self.filter(status__in=Job.LIVE_STATUSES)
+
+    def finished(self):
+        return self.filter(status__in=Job.FINISHED_STATUSES)
+
+    def stuck(self, *, now: datetime | None = None):
+        """Running jobs whose worker stopped renewing the lease."""
+        return self.filter(status=Job.Status.RUNNING, lease_expires_at__lt=now or timezone.now())
+
+    def claim(self, *, worker_id: str, limit: int, queues: Iterable[str] | None = None):
+        """Take up to ``limit`` ready jobs for ``worker_id`` in one short transaction.
+
+        PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` so concurrent workers take disjoint
+        sets without waiting on each other. SQLite: the settings open every transaction with
+        ``BEGIN IMMEDIATE``, which serialises claims across processes.
+        """
+        if limit <= 0:
+            return []
+        now = timezone.now()
+        lease_until = now + timedelta(seconds=conf.lease_seconds())
+        with transaction.atomic():
+            jobs = list(
+                self.ready(queues=queues, now=now).select_for_update(
+                    skip_locked=True, of=("self",)
+                )[:limit]
+            )
+            if not jobs:
+                return []
+            ids = [job.pk for job in jobs]
+            Job.objects.filter(pk__in=ids).update(
+                status=Job.Status.RUNNING,
+                worker_id=worker_id,
+                lease_expires_at=lease_until,
+                started_at=now,
+                attempts=F("attempts") + 1,
+                cancel_requested=False,
+            )
+            for job in jobs:
+                job.status = Job.Status.RUNNING
+                job.worker_id = worker_id
+                job.lease_expires_at = lease_until
+                job.started_at = now
+                job.attempts += 1
+            JobAttempt.objects.bulk_create(
+                JobAttempt(job=job, number=job.attempts, worker_id=worker_id, started_at=now)
+                for job in jobs
+            )
+        return jobs
+
+    def renew_leases(self, *, worker_id: str, ids: Iterable[int]) -> set[int]:
+        """Extend the lease of the jobs this worker still holds; returns the ids it holds."""
+        ids = list(ids)
+        if not ids:
+            return set()
+        held = self.filter(pk__in=ids, worker_id=worker_id, status=Job.Status.RUNNING)
+        held.update(lease_expires_at=timezone.now() + timedelta(seconds=conf.lease_seconds()))
+        return set(held.values_list("pk", flat=True))
+
+    def cancel_requested_among(self, ids: Iterable[int]) -> set[int]:
+        ids = list(ids)
+        if not ids:
+            return set()
+        return set(self.filter(pk__in=ids, cancel_requested=True).values_list("pk", flat=True))
+
+    def recover_stuck(self, *, limit: int = 100) -> list[Job]:
+        """Take back running jobs whose lease expired: retry them, or fail them for good."""
+        recovered = []
+        with transaction.atomic():
+            stuck = list(self.stuck().select_for_update(skip_locked=True)[:limit])
+            for job in stuck:
+                reason = f"Lease expired: worker {job.worker_id} stopped renewing it"
+                job._end_attempt(outcome=JobAttempt.Outcome.LOST, error=reason)
+                job._retry_or_fail(error=reason, traceback="")
+                recovered.append(job)
+        return recovered
+
+
+class Job(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    LIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+    FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    type = models.CharField(max_length=100, help_text="Name of the registered handler.")
+    queue = models.CharField(max_length=100, default="default")
+    priority = models.IntegerField(default=0, help_text="Higher runs first.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    payload = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    usage = models.JSONField(default=dict, blank=True, help_text="Tokens used by AI calls.")
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=3)
+    run_at = models.DateTimeField(default=timezone.now, help_text="Not started before this.")
+    timeout = models.FloatField(help_text="Seconds one attempt may run.", default=300.0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    worker_id = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    progress = models.PositiveSmallIntegerField(default=0)
+    current_step = models.CharField(max_length=200, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+    )
+    brief = models.ForeignKey(
+        "briefs.Brief", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    unique_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 - NULLs never collide
+    depends_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="dependents"
+    )
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # The claim: WHERE status='queued' AND queue IN (…) ORDER BY priority DESC, run_at, id
+            models.Index(
+                "queue",
+                F("priority").desc(),
+                "run_at",
+                "id",
+                name="job_claim_idx",
+                condition=Q(status="queued"),
+            ),
+            models.Index("lease_expires_at", name="job_lease_idx", condition=Q(status="running")),
+            models.Index("status", "type", name="job_status_type_idx"),
+            models.Index("finished_at", name="job_finished_idx"),
+            models.Index("created_at", name="job_created_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unique_key"],
+                condition=Q(status__in=["queued", "running"]),
+                name="job_unique_key_live",
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="job_progress_max_100"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.type} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED_STATUSES
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+    # --- writes by the worker that holds the job (fenced on worker and attempt) -------------
+
+    def _held(self):
+        return Job.objects.filter(
+            pk=self.pk, status=Job.Status.RUNNING, worker_id=self.worker_id, attempts=self.attempts
+        )
+
+    def mark_succeeded(self, result: Any, *, on_success: Iterable[Callable[[], None]] = ()) -> bool:
+        """Finish the attempt with a result. False when the job is no longer this worker's."""
+        now = timezone.now()
+        with transaction.atomic():
+            if not self._held().update(
+                status=Job.Status.SUCCEEDED,
+                result=result,
+                finished_at=now,
+                progress=100,
+                lease_expires_at=None,
+                error="",
+                traceback="",
+            ):
+                return False
+            self.status, self.result, self.finished_at, self.progress = (
+                Job.Status.SUCCEEDED,
+                result,
+                now,
+                100,
+            )
+            self._end_attempt(outcome=JobAttempt.Outcome.SUCCEEDED, now=now)
+            for callback in on_success:
+                callback()
+        return True
+
+    def mark_failed(self, error: str, traceback: str = "", *, retry: bool = True) -> bool:
+        """Finish the attempt with an error: retry with backoff, or fail for good."""
+        with transaction.atomic():
+            if not self._held().select_for_update().exists():
+                return False
+            self._end_attempt(outcome=JobAttempt.Outcome.FAILED, error=error)
+            self._retry_or_fail(error=error, traceback=traceback, retry=retry)
+        return True
+
+    def mark_cancelled(self, reason: str = "Cancelled while running") -> bool:
+        now = timezone.now()
+        with transaction.atomic():
+            if not self._held().update(
+                status=Job.Status.CANCELLED, error=reason, finished_at=now, lease_expires_at=None
+            ):
+                return False
+            self.status, self.error, self.finished_at = Job.Status.CANCELLED, reason, now
+            self._end_attempt(outcome=JobAttempt.Outcome.CANCELLED, error=reason, now=now)
+            self._cancel_dependents()
+        return True
+
+    def release(self) -> bool:
+        """Give a running job back to the queue without counting the attempt (shutdown)."""
+        with transaction.atomic():
+            if not self._held().update(
+                status=Job.Status.QUEUED,
+                attempts=F("attempts") - 1,
+                worker_id="",
+                lease_expires_at=None,
+                started_at=None,
+            ):
+                return False
+            self._end_attempt(outcome=JobAttempt.Outcome.RELEASED, error="Worker shut down")
+            self.status, self.attempts, self.worker_id = Job.Status.QUEUED, self.attempts - 1, ""
+        return True
+
+    def set_progress(self, percent: int, step: str = "") -> bool:
+        percent = max(0, min(100, int(percent)))
+        return bool(self._held().update(progress=percent, current_step=step[:200]))
+
+    def add_usage(self, usage: dict[str, int]) -> None:
+        """Add token counts of one AI call to the job's running totals."""
+        totals = dict(self.usage or {})
+        for key, value in usage.items():
+            if isinstance(value, int):
+                totals[key] = totals.get(key, 0) + value
+        totals["calls"] = totals.get("calls", 0) + 1
+        self.usage = totals
+        self._held().update(usage=totals)
+
+    def _end_attempt(self, *, outcome: str, error: str = "", now: datetime | None = None) -> None:
+        self.attempt_history.filter(number=self.attempts, finished_at__isnull=True).update(
+            outcome=outcome, error=error, finished_at=now or timezone.now()
+        )
+
+    def _retry_or_fail(self, *, error: str, traceback: str, retry: bool = True) -> None:
+        """After a failed attempt (row already locked or fenced): schedule a retry or give up."""
+        now = timezone.now()
+        fields: dict[str, Any] = {
+            "error": error,
+            "traceback": traceback,
+            "worker_id": "",
+            "lease_expires_at": None,
+        }
+        if retry and self.attempts < self.max_attempts:
+            fields |= {"status": Job.Status.QUEUED, "run_at": now + self.backoff(self.attempts)}
+        else:
+            fields |= {"status": Job.Status.FAILED, "finished_at": now}
+        Job.objects.filter(pk=self.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(self, name, value)
+        if self.status == Job.Status.FAILED:
+            self._cancel_dependents()
+
+    @staticmethod
+    def backoff(attempt: int) -> timedelta:
+        """Exponential backoff with full jitter between half and the whole step."""
+        step = min(conf.retry_backoff_base() * 2 ** (attempt - 1), conf.retry_backoff_max())
+        return timedelta(seconds=step * random.uniform(0.5, 1.0))  # noqa: S311
+
+    def _cancel_dependents(self) -> None:
+        """Jobs waiting on a job that will never succeed are cancelled, with the reason."""
+        waiting = list(self.dependents.filter(status=Job.Status.QUEUED))
+        for job in waiting:
+            job.cancel(reason=f"Dependency #{self.pk} ({self.type}) did not succeed")
+
+    # --- writes by staff and programs --------------------------------------------------------
+
+    def cancel(self, *, reason: str = "Cancelled") -> bool:
+        """Cancel a queued job at once; ask a running one to stop at its next check."""
+        now = timezone.now()
+        with transaction.atomic():
+            if Job.objects.filter(pk=self.pk, status=Job.Status.QUEUED).update(
+                status=Job.Status.CANCELLED, error=reason, finished_at=now
+            ):
+                self.status, self.error, self.finished_at = Job.Status.CANCELLED, reason, now
+                self._cancel_dependents()
+                return True
+            if Job.objects.filter(pk=self.pk, status=Job.Status.RUNNING).update(
+                cancel_requested=True
+            ):
+                self.cancel_requested = True
+                return True
+        return False
+
+    def requeue(self, *, now: datetime | None = None) -> bool:
+        """Put a failed or cancelled job back in the queue with a fresh attempt count.
+
+        Jobs that were cancelled because this one did not succeed come back with it.
+        """
+        now = now or timezone.now()
+        with transaction.atomic():
+            if not Job.objects.filter(
+                pk=self.pk, status__in=[Job.Status.FAILED, Job.Status.CANCELLED]
+            ).update(
+                status=Job.Status.QUEUED,
+                attempts=0,
+                run_at=now,
+                finished_at=None,
+                started_at=None,
+                error="",
+                traceback="",
+                cancel_requested=False,
+                progress=0,
+                current_step="",
+            ):
+                return False
+            self.refresh_from_db()
+            reason = f"Dependency #{self.pk} ({self.type}) did not succeed"
+            for job in self.dependents.filter(status=Job.Status.CANCELLED, error=reason):
+                job.requeue(now=now)
+        return True
+
+    def run_now(self) -> bool:
+        """A queued job waiting for its retry time runs at once."""
+        return bool(
+            Job.objects.filter(pk=self.pk, status=Job.Status.QUEUED).update(run_at=timezone.now())
+        )
+
+
+class JobAttempt(models.Model):
+    """One row per attempt: staff can see why a job failed three times, not just the last."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        LOST = "lost", "Lost (lease expired)"
+        RELEASED = "released", "Released at shutdown"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attempt_history")
+    number = models.PositiveIntegerField()
+    worker_id = models.CharField(max_length=200)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["job", "number", "started_at"]
+        indexes = [models.Index("job", "number", name="jobattempt_job_number_idx")]
+
+    def __str__(self) -> str:
+        return f"Job #{self.job_id} attempt {self.number}: {self.outcome}"
+
+    @property
+    def duration(self) -> timedelta | None:
+        return self.finished_at - self.started_at if self.finished_at else None
+
+
+class WorkerQuerySet(models.QuerySet["Worker"]):
+    def alive(self, *, now: datetime | None = None):
+        cutoff = (now or timezone.now()) - timedelta(seconds=conf.worker_stale_seconds())
+        return self.filter(last_heartbeat__gte=cutoff)
+
+    def stale(self, *, now: datetime | None = None):
+        cutoff = (now or timezone.now()) - timedelta(seconds=conf.worker_stale_seconds())
+        return self.filter(last_heartbeat__lt=cutoff)
+
+
+class Worker(models.Model):
+    """One row per running ``runworker`` process, renewed by its heartbeat."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        STOPPING = "stopping", "Stopping"
+
+    id = models.CharField(max_length=200, primary_key=True)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    queues = models.JSONField(default=list, blank=True)
+    concurrency = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_heartbeat = models.DateTimeField(default=timezone.now)
+    jobs_running = models.PositiveIntegerField(default=0)
+    jobs_succeeded = models.PositiveIntegerField(default=0)
+    jobs_failed = models.PositiveIntegerField(default=0)
+
+    objects = WorkerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["started_at"]
+
+    def __str__(self) -> str:
+        return self.id

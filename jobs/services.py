@@ -1,0 +1,184 @@
+"""Putting work in the queue: ``enqueue`` and ``enqueue_many``.
+
+Both write inside the caller's transaction: a job exists only if the caller's transaction
+commits, and on PostgreSQL idle workers are woken by a NOTIFY that is delivered at that commit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from jobs import conf, registry
+from jobs.exceptions import InvalidPayload
+from jobs.models import Job
+
+NOTIFY_CHANNEL = "jobs_queued"
+
+
+def enqueue(
+    type: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    queue: str | None = None,
+    priority: int = 0,
+    run_at: datetime | None = None,
+    delay: float | timedelta | None = None,
+    unique_key: str | None = None,
+    owner: Any = None,
+    brief: Any = None,
+    depends_on: Job | None = None,
+    max_attempts: int | None = None,
+    timeout: float | None = None,
+) -> Job:
+    """Add one job. With a ``unique_key`` that a queued or running job holds, return that job."""
+    job = _build(
+        type,
+        payload,
+        queue=queue,
+        priority=priority,
+        run_at=run_at,
+        delay=delay,
+        unique_key=unique_key,
+        owner=owner,
+        brief=brief,
+        depends_on=depends_on,
+        max_attempts=max_attempts,
+        timeout=timeout,
+    )
+    with transaction.atomic():
+        if unique_key:
+            existing = Job.objects.live().filter(unique_key=unique_key).first()
+            if existing:
+                return existing
+            try:
+                with transaction.atomic():
+                    job.save(force_insert=True)
+            except IntegrityError:
+                return Job.objects.live().get(unique_key=unique_key)
+        else:
+            job.save(force_insert=True)
+        if depends_on is not None and depends_on.status in (
+            Job.Status.FAILED,
+            Job.Status.CANCELLED,
+        ):
+            job.cancel(reason=f"Dependency #{depends_on.pk} ({depends_on.type}) did not succeed")
+        notify_queued({job.queue})
+    return job
+
+
+def enqueue_many(type: str, payloads: Iterable[dict[str, Any]], **options: Any) -> list[Job]:
+    """Add many jobs of one type in a few statements. Takes the options of :func:`enqueue`
+    except ``unique_key`` and ``depends_on``."""
+    if {"unique_key", "depends_on"} & options.keys():
+        raise ValueError("enqueue_many takes neither unique_key nor depends_on; use enqueue.")
+    jobs = [_build(type, payload, **options) for payload in payloads]
+    with transaction.atomic():
+        created = Job.objects.bulk_create(jobs, batch_size=1000)
+        notify_queued({job.queue for job in created})
+    return created
+
+
+def notify_queued(queues: set[str]) -> None:
+    """Wake idle workers at commit (PostgreSQL LISTEN/NOTIFY; other databases poll)."""
+    if connection.vendor != "postgresql" or not queues:
+        return
+    with connection.cursor() as cursor:
+        for queue in sorted(queues):
+            cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, queue])
+
+
+def _build(
+    type_: str,
+    payload: dict[str, Any] | None,
+    *,
+    queue: str | None = None,
+    priority: int = 0,
+    run_at: datetime | None = None,
+    delay: float | timedelta | None = None,
+    unique_key: str | None = None,
+    owner: Any = None,
+    brief: Any = None,
+    depends_on: Job | None = None,
+    max_attempts: int | None = None,
+    timeout: float | None = None,
+) -> Job:
+    """Validate everything about one job before anything is written."""
+    job_type = registry.get(type_)
+    payload = job_type.clean(_checked_payload({} if payload is None else payload))
+    if run_at is not None and delay is not None:
+        raise ValueError("Give run_at or delay, not both.")
+    if delay is not None:
+        seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+        if seconds < 0:
+            raise ValueError("delay cannot be negative.")
+        run_at = timezone.now() + timedelta(seconds=seconds)
+    if run_at is not None and timezone.is_naive(run_at):
+        raise ValueError("run_at must be timezone-aware.")
+    max_attempts = max_attempts or job_type.max_attempts or conf.default_max_attempts()
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1.")
+    timeout = timeout or job_type.timeout or conf.default_timeout()
+    if timeout <= 0:
+        raise ValueError("timeout must be positive.")
+    queue = queue or job_type.queue
+    if not queue or len(queue) > 100:
+        raise ValueError("queue must be a name of 1 to 100 characters.")
+    if unique_key is not None and not (0 < len(unique_key) <= 200):
+        raise ValueError("unique_key must be 1 to 200 characters.")
+    return Job(
+        type=type_,
+        queue=queue,
+        priority=int(priority),
+        payload=payload,
+        run_at=run_at or timezone.now(),
+        unique_key=unique_key,
+        owner=owner,
+        brief=brief,
+        depends_on=depends_on,
+        max_attempts=max_attempts,
+        timeout=timeout,
+    )
+
+
+def _checked_payload(payload: Any) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise InvalidPayload(f"The payload must be a JSON object, not {_json_kind(payload)}.")
+    try:
+        size = len(json.dumps(payload, allow_nan=False).encode())
+    except (TypeError, ValueError) as exc:
+        raise InvalidPayload(f"The payload is not valid JSON: {exc}.") from None
+    limit = getattr(settings, "JOBS_MAX_PAYLOAD_BYTES", 1_000_000)
+    if size > limit:
+        raise InvalidPayload(f"The payload is {size:,} bytes; the limit is {limit:,} bytes.")
+    return payload
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return kinds.get(type(value), "a number" if isinstance(value, int | float) else "that")
+
+
+def prune_finished(*, older_than: timedelta, batch_size: int = 1000) -> int:
+    """Delete finished jobs that ended before ``older_than`` ago, a batch per transaction,
+    so a large prune never holds long locks. Jobs that live jobs depend on are kept."""
+    cutoff = timezone.now() - older_than
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Job.objects.finished()
+                .filter(finished_at__lt=cutoff)
+                .exclude(dependents__status__in=Job.LIVE_STATUSES)
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                return deleted
+            Job.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)

@@ -1,0 +1,456 @@
+"""The ``runworker`` process: claim ready jobs, run them in threads, heartbeat, shut down cleanly.
+
+The main thread loops: refill free slots with one claim query, enforce timeouts, then wait until
+a job finishes, a NOTIFY arrives (PostgreSQL), or the poll interval passes. Each job runs in one of
+``concurrency`` long-lived threads, each with its own database connection. A heartbeat thread
+renews leases and the worker's row, passes cancellations to running handlers, and takes back jobs
+of workers that died. The transaction is held only around the claim; handlers run outside it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import queue
+import secrets
+import signal
+import socket
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from jobs import conf, registry
+from jobs.context import JobContext
+from jobs.exceptions import JobCancelled, JobLost, JobTimedOut, PermanentError, UnknownJobType
+from jobs.health import HealthServer
+from jobs.listener import QueueListener
+from jobs.models import Job
+from jobs.models import Worker as WorkerRow
+
+logger = logging.getLogger("jobs.worker")
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class _Running:
+    job: Job
+    ctx: JobContext
+    thread: _JobThread
+    started: float = field(default_factory=time.monotonic)
+
+
+class _JobThread(threading.Thread):
+    """A long-lived thread that runs one job at a time and keeps its database connection.
+    A thread stuck in a handler past its timeout is retired: it exits once the handler returns,
+    and a fresh thread takes its place."""
+
+    def __init__(self, worker: Worker, index: int) -> None:
+        super().__init__(name=f"job-{index}", daemon=True)
+        self.worker = worker
+        self.inbox: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self.retired = False
+        self.busy = False
+
+    def run(self) -> None:
+        while True:
+            job = self.inbox.get()
+            if job is None:
+                return
+            self.worker._execute(job)
+            if self.retired:
+                return
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        queues: list[str] | None = None,
+        concurrency: int = 1,
+        poll_interval: float = 1.0,
+        burst: bool = False,
+        max_jobs: int | None = None,
+        worker_id: str | None = None,
+        health_port: int | None = None,
+        health_host: str = "127.0.0.1",
+        grace_period: float | None = None,
+        listen: bool = True,
+    ) -> None:
+        self.queues = queues or []
+        self.concurrency = concurrency
+        self.poll_interval = poll_interval
+        self.burst = burst
+        self.max_jobs = max_jobs
+        self.id = worker_id or default_worker_id()
+        self.grace_period = conf.grace_period() if grace_period is None else grace_period
+        self.started_at = time.monotonic()
+        self.claimed = self.succeeded = self.failed = 0
+        self._active: dict[int, _Running] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._force = False
+        self._halt = threading.Event()
+        self._threads: list[_JobThread] = []
+        self._last_cancel_poll = 0.0
+        self._health = (
+            HealthServer(self, health_host, health_port) if health_port is not None else None
+        )
+        self._listener = QueueListener(self._on_notify) if listen and not burst else None
+
+    # --- public -------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Work until stopped, or with ``burst`` until nothing is ready. Returns the exit code."""
+        self._register()
+        previous = self._install_signals()
+        heartbeat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
+        heartbeat.start()
+        if self._listener:
+            self._listener.start()
+        if self._health:
+            self._health.start()
+            logger.info("worker=%s health on http://%s:%s/health", self.id, *self._health.address)
+        logger.info(
+            "worker=%s started queues=%s concurrency=%s",
+            self.id,
+            ",".join(self.queues) or "*",
+            self.concurrency,
+        )
+        try:
+            self._loop()
+        finally:
+            self._shutdown()
+            self._restore_signals(previous)
+        return 0
+
+    def stop(self, *, force: bool = False) -> None:
+        """Stop claiming; running jobs get the grace period (none when ``force``)."""
+        if self._stopping.is_set():
+            force = True
+        self._force = self._force or force
+        self._stopping.set()
+        self._wake.set()
+
+    @property
+    def active_count(self) -> int:
+        return len(self._active)
+
+    @property
+    def status(self) -> str:
+        return "stopping" if self._stopping.is_set() else "running"
+
+    def uptime(self) -> float:
+        return time.monotonic() - self.started_at
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            close_old_connections()
+            claimed = self._fill_slots()
+            self._enforce_timeouts()
+            self._poll_cancellations()
+            if self._done(claimed):
+                return
+            self._wake.wait(self._next_wait())
+
+    def _fill_slots(self) -> int:
+        free = self.concurrency - len(self._active)
+        if self.max_jobs is not None:
+            free = min(free, self.max_jobs - self.claimed)
+        if free <= 0:
+            return 0
+        try:
+            jobs = Job.objects.claim(worker_id=self.id, limit=free, queues=self.queues)
+        except Exception:
+            logger.exception("worker=%s claim failed; retrying after the poll interval", self.id)
+            return 0
+        for job in jobs:
+            self._start(job)
+        return len(jobs)
+
+    def _done(self, claimed: int) -> bool:
+        if self.max_jobs is not None and self.claimed >= self.max_jobs and not self._active:
+            return True
+        return self.burst and claimed == 0 and not self._active
+
+    def _next_wait(self) -> float:
+        wait = self.poll_interval
+        now = time.monotonic()
+        with self._lock:
+            for run in self._active.values():
+                wait = min(wait, max(0.0, run.ctx.deadline - now) + 0.01)
+        return wait
+
+    def _start(self, job: Job) -> None:
+        timeout = job.timeout or conf.default_timeout()
+        ctx = JobContext(job, timeout=timeout)
+        thread = self._idle_thread()
+        with self._lock:
+            self._active[job.pk] = _Running(job=job, ctx=ctx, thread=thread)
+            self.claimed += 1
+        thread.busy = True
+        logger.info(
+            "job=%s type=%s attempt=%s/%s event=started",
+            job.pk,
+            job.type,
+            job.attempts,
+            job.max_attempts,
+        )
+        thread.inbox.put(job)
+
+    def _idle_thread(self) -> _JobThread:
+        self._threads = [thread for thread in self._threads if not thread.retired]
+        for thread in self._threads:
+            if not thread.busy:
+                return thread
+        thread = _JobThread(self, len(self._threads) + 1)
+        self._threads.append(thread)
+        thread.start()
+        return thread
+
+    # --- running one job (in a job thread) ------------------------------------------------
+
+    def _execute(self, job: Job) -> None:
+        run = self._active.get(job.pk)
+        if run is None:
+            return
+        ctx = run.ctx
+        close_old_connections()
+        error = ""
+        try:
+            handler = registry.get(job.type).handler
+            result = handler(job.payload, ctx)
+            _ensure_json(result)
+            succeeded = job.mark_succeeded(result, on_success=ctx._on_success)
+            outcome = "succeeded" if succeeded else "discarded"
+        except JobCancelled:
+            outcome = "cancelled" if job.mark_cancelled() else "discarded"
+        except JobLost:
+            outcome = "discarded"
+        except Exception as exc:
+            if isinstance(exc, JobTimedOut) or ctx.stop_reason == ctx.TIMED_OUT:
+                error = f"Timed out after {job.timeout:g}s"
+            else:
+                error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            retry = not isinstance(exc, PermanentError | UnknownJobType)
+            failed = job.mark_failed(error, traceback.format_exc(), retry=retry)
+            outcome = "failed" if failed else "discarded"
+        finally:
+            close_old_connections()
+        self._finish(job, run, outcome, error)
+
+    def _finish(self, job: Job, run: _Running, outcome: str, error: str = "") -> None:
+        with self._lock:
+            if self._active.get(job.pk) is run:
+                del self._active[job.pk]
+            if outcome == "succeeded":
+                self.succeeded += 1
+            elif outcome == "failed":
+                self.failed += 1
+        run.thread.busy = False
+        duration_ms = (time.monotonic() - run.started) * 1000
+        if outcome == "failed":
+            next_step = "retry" if job.status == Job.Status.QUEUED else "gave up"
+            logger.warning(
+                "job=%s type=%s attempt=%s/%s event=failed duration=%.1fms next=%s error=%s",
+                job.pk,
+                job.type,
+                job.attempts,
+                job.max_attempts,
+                duration_ms,
+                next_step,
+                error[:300],
+            )
+        else:
+            logger.info(
+                "job=%s type=%s attempt=%s/%s event=%s duration=%.1fms",
+                job.pk,
+                job.type,
+                job.attempts,
+                job.max_attempts,
+                outcome,
+                duration_ms,
+            )
+        self._wake.set()
+
+    # --- supervision (main thread) ------------------------------------------------------
+
+    def _enforce_timeouts(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            late = [run for run in self._active.values() if now >= run.ctx.deadline]
+        for run in late:
+            run.ctx.stop(JobContext.TIMED_OUT)
+            run.thread.retired = True
+            job = copy.copy(run.job)
+            failed = job.mark_failed(f"Timed out after {job.timeout:g}s", "")
+            self._finish(run.job, run, "failed" if failed else "discarded", "timed out")
+
+    def _poll_cancellations(self) -> None:
+        now = time.monotonic()
+        if not self._active or now - self._last_cancel_poll < self.poll_interval:
+            return
+        self._last_cancel_poll = now
+        self._deliver_cancellations()
+
+    def _deliver_cancellations(self) -> None:
+        with self._lock:
+            ids = list(self._active)
+        for job_id in Job.objects.cancel_requested_among(ids):
+            run = self._active.get(job_id)
+            if run:
+                run.ctx.stop(JobContext.CANCELLED)
+
+    def _on_notify(self, queue_name: str) -> None:
+        if not self.queues or queue_name in self.queues:
+            self._wake.set()
+
+    # --- heartbeat (its own thread) -----------------------------------------------------
+
+    def _heartbeat_loop(self) -> None:
+        interval = conf.heartbeat_seconds()
+        while not self._halt.wait(interval):
+            try:
+                self._heartbeat()
+            except Exception:
+                logger.exception("worker=%s heartbeat failed; trying again", self.id)
+                connection.close()
+        connection.close()
+
+    def _heartbeat(self) -> None:
+        close_old_connections()
+        with self._lock:
+            snapshot = dict(self._active)
+        held = Job.objects.renew_leases(worker_id=self.id, ids=snapshot)
+        for job_id, run in snapshot.items():
+            if job_id not in held and self._active.get(job_id) is run:
+                run.ctx.stop(JobContext.LOST)
+                run.thread.retired = True
+                self._finish(run.job, run, "lost", "lease lost")
+        self._deliver_cancellations()
+        self._save_row()
+        for job in Job.objects.recover_stuck():
+            logger.warning(
+                "job=%s type=%s attempt=%s/%s event=recovered next=%s",
+                job.pk,
+                job.type,
+                job.attempts,
+                job.max_attempts,
+                job.status,
+            )
+        WorkerRow.objects.stale().exclude(pk=self.id).delete()
+
+    # --- the Worker row -----------------------------------------------------------------
+
+    def _register(self) -> None:
+        WorkerRow.objects.update_or_create(
+            pk=self.id,
+            defaults={
+                "hostname": socket.gethostname(),
+                "pid": os.getpid(),
+                "queues": self.queues,
+                "concurrency": self.concurrency,
+                "status": WorkerRow.Status.RUNNING,
+                "started_at": timezone.now(),
+                "last_heartbeat": timezone.now(),
+            },
+        )
+
+    def _save_row(self) -> None:
+        fields = {
+            "last_heartbeat": timezone.now(),
+            "status": self.status,
+            "jobs_running": len(self._active),
+            "jobs_succeeded": self.succeeded,
+            "jobs_failed": self.failed,
+        }
+        if not WorkerRow.objects.filter(pk=self.id).update(**fields):
+            self._register()
+
+    # --- shutdown -----------------------------------------------------------------------
+
+    def _shutdown(self) -> None:
+        self._stopping.set()
+        if self._active:
+            logger.info(
+                "worker=%s stopping: %s job(s) running, grace period %gs",
+                self.id,
+                len(self._active),
+                0 if self._force else self.grace_period,
+            )
+            try:
+                self._save_row()
+            except Exception:
+                logger.exception("worker=%s could not record that it is stopping", self.id)
+        deadline = time.monotonic() + self.grace_period
+        while self._active and not self._force and time.monotonic() < deadline:
+            self._wake.clear()
+            self._enforce_timeouts()
+            self._wake.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+        with self._lock:
+            leftover = list(self._active.values())
+        for run in leftover:
+            run.ctx.stop(JobContext.SHUTDOWN)
+            if run.job.release():
+                logger.info(
+                    "job=%s type=%s attempt=%s event=released (back in the queue)",
+                    run.job.pk,
+                    run.job.type,
+                    run.job.attempts + 1,
+                )
+            self._finish(run.job, run, "released")
+        self._halt.set()
+        for thread in self._threads:
+            thread.inbox.put(None)
+        if self._listener:
+            self._listener.stop()
+        if self._health:
+            self._health.stop()
+        WorkerRow.objects.filter(pk=self.id).delete()
+        logger.info(
+            "worker=%s stopped processed=%s succeeded=%s failed=%s",
+            self.id,
+            self.claimed,
+            self.succeeded,
+            self.failed,
+        )
+
+    def _install_signals(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous = {}
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, self._on_signal)
+        return previous
+
+    def _restore_signals(self, previous: dict[int, Any]) -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if self._stopping.is_set():
+            logger.warning("worker=%s second %s: giving running jobs back now", self.id, name)
+        else:
+            logger.info("worker=%s %s: finishing running jobs, claiming no more", self.id, name)
+        self.stop()
+
+
+def _ensure_json(result: Any) -> None:
+    try:
+        json.dumps(result, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise PermanentError(f"The handler returned a result that is not JSON: {exc}") from None

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import tests.handlers  # noqa: F401 - registers the test job types in this process
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ["JOBS_HANDLER_MODULES"] = "tests.handlers"
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(settings):
+    settings.JOBS_RETRY_BACKOFF_BASE = 0.01
+    settings.JOBS_RETRY_BACKOFF_MAX = 0.05
+
+
+@pytest.fixture
+def postgres_only():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://… (CI does)")
+
+
+def database_url() -> str:
+    """The URL of the test database, for worker processes started by a test."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
+    return f"postgres://{user}{password}@{host}/{db['NAME']}"
+
+
+class WorkerProcess:
+    """A real ``manage.py runworker`` process against the test database."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        environment = (
+            os.environ
+            | {
+                "DATABASE_URL": database_url(),
+                "JOBS_HANDLER_MODULES": "tests.handlers",
+                "JOBS_RETRY_BACKOFF_BASE": "0.01",
+                "JOBS_RETRY_BACKOFF_MAX": "0.05",
+                "PYTHONUNBUFFERED": "1",
+            }
+            | (env or {})
+        )
+        self.log = ROOT / "var" / f"worker-{time.monotonic_ns()}.log"
+        self.log.parent.mkdir(exist_ok=True)
+        self._log_file = self.log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "runworker", *args],
+            cwd=ROOT,
+            env=environment,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+        )
+
+    def signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def wait(self, timeout: float = 60) -> int:
+        return self.process.wait(timeout)
+
+    def output(self) -> str:
+        self._log_file.flush()
+        return self.log.read_text()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self._log_file.close()
+
+
+@pytest.fixture
+def start_worker() -> Iterator[Callable[..., WorkerProcess]]:
+    workers: list[WorkerProcess] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> WorkerProcess:
+        worker = WorkerProcess(*args, env=env)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+def wait_for(predicate: Callable[[], object], *, timeout: float = 30, interval: float = 0.05):
+    """Poll until ``predicate()`` is truthy; fail the test with a clear message otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s: {predicate.__doc__ or predicate}")
+
+
+__all__ = ["WorkerProcess", "signal", "wait_for"]

@@ -1,0 +1,41 @@
+"""Job types used only by the tests (registered in test workers via JOBS_HANDLER_MODULES)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from jobs.context import JobContext
+from jobs.exceptions import PermanentError
+from jobs.registry import register
+
+
+@register("test_fail")
+def fail(payload: dict[str, Any], ctx: JobContext) -> None:
+    """Always fails with payload["message"]."""
+    raise RuntimeError(payload.get("message", "boom"))
+
+
+@register("test_fail_permanently")
+def fail_permanently(payload: dict[str, Any], ctx: JobContext) -> None:
+    raise PermanentError(payload.get("message", "cannot be retried"))
+
+
+@register("test_flaky")
+def flaky(payload: dict[str, Any], ctx: JobContext) -> dict[str, int]:
+    """Fails until attempt payload["succeed_on"]."""
+    if ctx.attempt < payload["succeed_on"]:
+        raise RuntimeError(f"flaky failure on attempt {ctx.attempt}")
+    return {"attempt": ctx.attempt}
+
+
+@register("test_hang")
+def hang(payload: dict[str, Any], ctx: JobContext) -> str:
+    """Blocks without ever checking its context (a handler stuck in a C call)."""
+    time.sleep(payload.get("seconds", 3600))
+    return "woke up"
+
+
+@register("test_not_json")
+def not_json(payload: dict[str, Any], ctx: JobContext) -> object:
+    return object()
