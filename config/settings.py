@@ -29,6 +29,7 @@ DEV_DEFAULTS = {
     "JOBS_HANDLER_MODULES": (list, []),
     "JOB_RETENTION_DAYS": (int, 7),
     "MEDIA_ROOT": (str, str(BASE_DIR / "var" / "media")),
+    "HTTPS": (bool, False),
 }
 
 env = environ.Env(**DEV_DEFAULTS)
@@ -123,6 +124,16 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = env("MEDIA_ROOT")
 
 LOGIN_URL = "admin:login"
+
+# Behind HTTPS in production: secure cookies, HSTS, redirects (see `manage.py check --deploy`).
+HTTPS = env("HTTPS")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = 31_536_000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
 
 # The job queue (see jobs/conf.py for what each one means).
 JOBS_LEASE_SECONDS = env("JOBS_LEASE_SECONDS")
