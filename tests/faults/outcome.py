@@ -14,6 +14,7 @@ from django.db import connection
 
 from jobs.models import Job, JobAttempt
 from tests.faults.handlers import EFFECTS, NAIVE_EFFECTS
+from tests.processes import overlapping_attempts
 
 RESULTS_FILE = Path(__file__).resolve().parents[2] / "var" / "faults" / "RESULTS.md"
 
@@ -95,6 +96,9 @@ def check(
     twice_succeeded = [job_id for job_id, count in succeeded_attempts.items() if count > 1]
     if twice_succeeded:
         problems.append(f"jobs with two succeeded attempts: {twice_succeeded[:10]}")
+    overlapping = overlapping_attempts(job_ids)
+    if overlapping:
+        problems.append(f"jobs held by two attempts at once: {overlapping[:10]}")
     running = Job.objects.filter(status=Job.Status.RUNNING).count()
     open_attempts = JobAttempt.objects.filter(outcome=JobAttempt.Outcome.RUNNING).count()
     if running or open_attempts:
