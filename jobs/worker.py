@@ -35,11 +35,19 @@ from django.utils import timezone
 
 from jobs import conf, registry
 from jobs.context import JobContext
-from jobs.exceptions import JobCancelled, JobLost, JobTimedOut, PermanentError, UnknownJobType
+from jobs.exceptions import (
+    InvalidPayload,
+    JobCancelled,
+    JobLost,
+    JobTimedOut,
+    PermanentError,
+    UnknownJobType,
+)
 from jobs.health import HealthServer
 from jobs.listener import QueueListener
 from jobs.models import Job
 from jobs.models import Worker as WorkerRow
+from jobs.services import check_storable_json
 
 logger = logging.getLogger("jobs.worker")
 
@@ -518,6 +526,9 @@ class Worker:
 
 def _ensure_json(result: Any) -> None:
     try:
+        check_storable_json(result, what="The result")
         json.dumps(result, allow_nan=False)
+    except InvalidPayload as exc:
+        raise PermanentError(f"The handler's result cannot be stored: {exc}") from None
     except (TypeError, ValueError) as exc:
         raise PermanentError(f"The handler returned a result that is not JSON: {exc}") from None

@@ -77,3 +77,15 @@ def drop_connection(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
             raise RuntimeError("failed after losing the database")
     ctx.on_success(lambda: _write(EFFECTS, job_id, worker, attempt))
     return {"attempt": attempt}
+
+
+UNSTORABLE = "nul \x00 and undecodable \udcff"
+
+
+@register("fault_unstorable")
+def unstorable(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Return, or with payload["raise"] fail with, text a database cannot store: a NUL
+    character (PostgreSQL) and a lone surrogate (what undecodable bytes become; both)."""
+    if payload.get("raise"):
+        raise RuntimeError(UNSTORABLE)
+    return {"text": UNSTORABLE}
