@@ -80,19 +80,22 @@ class _JobThread(threading.Thread):
         self.busy = False
 
     def run(self) -> None:
-        while True:
-            job = self.inbox.get()
-            if job is None:
-                return
-            try:
-                self.worker._execute(job)
-            except Exception:
-                # Never die with a job in hand: let go of it, so its lease expires and the job
-                # is taken back, and keep serving.
-                logger.exception("job=%s event=crashed (the worker lets go of it)", job.pk)
-                self.worker._let_go(job)
-            if self.retired:
-                return
+        try:
+            while True:
+                job = self.inbox.get()
+                if job is None:
+                    return
+                try:
+                    self.worker._execute(job)
+                except Exception:
+                    # Never die with a job in hand: let go of it, so its lease expires and the
+                    # job is taken back, and keep serving.
+                    logger.exception("job=%s event=crashed (the worker lets go of it)", job.pk)
+                    self.worker._let_go(job)
+                if self.retired:
+                    return
+        finally:
+            connection.close()
 
 
 class Worker:
@@ -481,6 +484,10 @@ class Worker:
         self._halt.set()
         for thread in self._threads:
             thread.inbox.put(None)
+        deadline = time.monotonic() + 2
+        for thread in self._threads:  # each closes its database connection as it ends
+            if not thread.retired:
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if self._listener:
             self._listener.stop()
         if self._health:
