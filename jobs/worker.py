@@ -159,10 +159,11 @@ class Worker:
         while not self._stopping.is_set():
             self._wake.clear()
             close_old_connections()
+            idle = not self._active
             claimed = self._fill_slots()
             self._enforce_timeouts()
             self._poll_cancellations()
-            if self._done(claimed):
+            if self._done(claimed, idle=idle):
                 return
             self._wake.wait(self._next_wait())
 
@@ -181,10 +182,12 @@ class Worker:
             self._start(job)
         return len(jobs)
 
-    def _done(self, claimed: int) -> bool:
+    def _done(self, claimed: int, *, idle: bool) -> bool:
         if self.max_jobs is not None and self.claimed >= self.max_jobs and not self._active:
             return True
-        return self.burst and claimed == 0 and not self._active
+        # Burst: done only when a claim made with nothing running found nothing. A job that
+        # finished after this pass's claim may have made its dependents ready.
+        return self.burst and idle and claimed == 0 and not self._active
 
     def _next_wait(self) -> float:
         wait = self.poll_interval
