@@ -262,6 +262,10 @@ class _errors:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
     ) -> bool:
+        if isinstance(exc, json.JSONDecodeError):
+            # The SDK hands a body that is not JSON straight through: a broken proxy or server.
+            message = f"The AI server's answer to {self.what} is not valid JSON."
+            raise AIUnavailable(message) from exc
         if exc is None or not isinstance(exc, openai.OpenAIError):
             return False
         raise _translate(exc, self.what) from exc

@@ -36,8 +36,8 @@ rule to requests whose path starts with it):
     reset()                              forget rules and recorded requests.
 
 Inspecting
-    requests: list[Recorded]     method, path, headers, json (or None), form fields, files
-                                 ({field: (filename, bytes)}), time (monotonic).
+    requests: list[Recorded]     method, path, headers (lower-case names), json (or None), form,
+                                 files ({field: (filename, bytes)}), time (monotonic).
     count(path_prefix)           how many requests were made to paths starting with it.
 """
 
@@ -112,7 +112,7 @@ class FakeOpenAI:
         class Handler(_Handler):
             server_fake = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -218,6 +218,17 @@ class FakeOpenAI:
 # --- the request handler ---------------------------------------------------------------------
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (a timeout test) is no error of the server's."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_fake: FakeOpenAI
     protocol_version = "HTTP/1.1"
@@ -236,7 +247,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         path = self.path.split("?", 1)[0]
-        record = Recorded(method=method, path=path, headers=dict(self.headers.items()))
+        record = Recorded(
+            method=method, path=path, headers={k.lower(): v for k, v in self.headers.items()}
+        )
         content_type = self.headers.get("Content-Type", "")
         if content_type.startswith("application/json") and raw:
             try:
@@ -500,42 +513,30 @@ def _multipart(
     return form, files
 
 
-def sample(schema: dict[str, Any], name: str = "value") -> Any:
+def sample(schema: dict[str, Any], name: str = "value", index: int = 0) -> Any:
     """A value that fits ``schema`` (the subset structured outputs use), built from the
-    property names so answers read like something: ``{"title": "Sample title", …}``."""
+    property names so answers read like something: ``{"title": "Sample title", …}``. Array
+    items differ by their index (numbers count up within their bounds, strings are numbered)."""
     if "enum" in schema:
         return schema["enum"][0]
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
     if kind == "object":
-        return {key: sample(sub, key) for key, sub in schema.get("properties", {}).items()}
+        return {key: sample(sub, key, index) for key, sub in schema.get("properties", {}).items()}
     if kind == "array":
         count = max(2, schema.get("minItems", 0))
-        return [_indexed(sample(schema.get("items", {}), name), i) for i in range(count)]
+        return [sample(schema.get("items", {}), name, i) for i in range(count)]
     if kind == "string":
-        return f"Sample {name.replace('_', ' ')}"
+        return f"Sample {name.replace('_', ' ')}" + (f" {index + 1}" if index else "")
     if kind in ("number", "integer"):
         low = schema.get("minimum", 0)
-        high = schema.get("maximum", low + 1)
-        value = min(max(1, low), high)
+        high = schema.get("maximum", low + 1 + index)
+        value = min(max(1, low) + index, high)
         return int(value) if kind == "integer" else float(value)
     if kind == "boolean":
         return True
     return None
-
-
-def _indexed(value: Any, index: int) -> Any:
-    """Make array items differ: numbers count up, strings get a number."""
-    if isinstance(value, dict):
-        return {k: _indexed(v, index) for k, v in value.items()}
-    if isinstance(value, str):
-        return f"{value} {index + 1}"
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return type(value)(value + index)
-    return value
 
 
 def _png(width: int, height: int) -> bytes:
