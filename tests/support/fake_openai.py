@@ -30,9 +30,10 @@ rule to requests whose path starts with it):
         answer ``status`` with an OpenAI-style error body (and a Retry-After header if given).
     slow_next(n, seconds, path=None)     wait ``seconds`` before answering normally.
     malformed_next(n, path=None)         answer 200 with a body that is not JSON.
-    answer_next(data, n=1, path="/v1/responses")
+    answer_next(data, n=1, path="/v1/responses", schema=None)
         the model's output text is ``data`` (a dict/list is sent as JSON, a str as it is):
-        use it for answers that do not fit the schema.
+        use it for answers that do not fit the schema. ``schema`` limits it to requests whose
+        structured-output format has that name (e.g. "sop").
     reset()                              forget rules and recorded requests.
 
 Inspecting
@@ -156,8 +157,10 @@ class FakeOpenAI:
     def malformed_next(self, n: int = 1, *, path: str | None = None) -> None:
         self._add("malformed", n, path)
 
-    def answer_next(self, data: Any, *, n: int = 1, path: str = "/v1/responses") -> None:
-        self._add("answer", n, path, data=data)
+    def answer_next(
+        self, data: Any, *, n: int = 1, path: str = "/v1/responses", schema: str | None = None
+    ) -> None:
+        self._add("answer", n, path, data=data, schema=schema)
 
     def reset(self) -> None:
         with self._lock:
@@ -172,9 +175,12 @@ class FakeOpenAI:
         with self._lock:
             self._rules.append(_Rule(kind, n, path, options))
 
-    def _take(self, path: str, kinds: tuple[str, ...]) -> _Rule | None:
+    def _take(self, path: str, kinds: tuple[str, ...], schema: str | None = None) -> _Rule | None:
         with self._lock:
             for rule in self._rules:
+                wanted = rule.options.get("schema")
+                if wanted is not None and wanted != schema:
+                    continue
                 if rule.kind in kinds and rule.matches(path):
                     rule.remaining -= 1
                     return rule
@@ -293,8 +299,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- endpoints ------------------------------------------------------------------------
 
-    def _output_for(self, path: str, schema: dict[str, Any] | None) -> str:
-        rule = self.server_fake._take(path, ("answer",))
+    def _output_for(self, path: str, schema: dict[str, Any] | None, name: str | None) -> str:
+        rule = self.server_fake._take(path, ("answer",), name)
         if rule is not None:
             data = rule.options["data"]
             return data if isinstance(data, str) else json.dumps(data)
@@ -306,7 +312,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = record.json or {}
         fmt = ((body.get("text") or {}).get("format")) or {}
         schema = fmt.get("schema") if fmt.get("type") == "json_schema" else None
-        text = self._output_for(record.path, schema)
+        text = self._output_for(record.path, schema, fmt.get("name"))
         tokens_in = len(json.dumps(body)) // 4
         tokens_out = max(1, len(text) // 4)
         self._json(
@@ -347,7 +353,7 @@ class _Handler(BaseHTTPRequestHandler):
             if fmt.get("type") == "json_schema"
             else None
         )
-        text = self._output_for(record.path, schema)
+        text = self._output_for(record.path, schema, (fmt.get("json_schema") or {}).get("name"))
         tokens_in = len(json.dumps(body)) // 4
         tokens_out = max(1, len(text) // 4)
         self._json(
