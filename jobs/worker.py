@@ -62,13 +62,16 @@ class _JobThread(threading.Thread):
         self.busy = False
 
     def run(self) -> None:
-        while True:
-            job = self.inbox.get()
-            if job is None:
-                return
-            self.worker._execute(job)
-            if self.retired:
-                return
+        try:
+            while True:
+                job = self.inbox.get()
+                if job is None:
+                    return
+                self.worker._execute(job)
+                if self.retired:
+                    return
+        finally:
+            connection.close()  # this thread's own connection; it would linger until GC
 
 
 class Worker:
