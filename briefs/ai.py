@@ -2,7 +2,8 @@
 
 Settings (``briefs/conf.py``): ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``OPENAI_MODEL``,
 ``OPENAI_VISION_MODEL``, ``OPENAI_TRANSCRIBE_MODEL``, ``OPENAI_IMAGE_MODEL``,
-``OPENAI_VIDEO_MODEL``, ``OPENAI_TIMEOUT``, ``OPENAI_MAX_RETRIES``.
+``OPENAI_TTS_MODEL``, ``OPENAI_TTS_VOICE``, ``OPENAI_VIDEO_MODEL``, ``OPENAI_TIMEOUT``,
+``OPENAI_MAX_RETRIES``.
 
 - Provider: ``openai`` when a key is set, otherwise ``offline``: each caller passes an
   ``offline`` function that makes a simple deterministic result, and every result says which
@@ -153,7 +154,7 @@ def transcribe_audio(
     if provider() == OFFLINE:
         return AIResult(data=offline(), model=OFFLINE, provider=OFFLINE)
     model = conf.transcribe_model()
-    verbose = model.startswith("whisper")
+    verbose = not model.startswith("gpt-4o")  # gpt-4o-*transcribe answer plain JSON only
     _check(ctx)
     with _errors(f"transcription ({model})"), path.open("rb") as audio:
         if verbose:
@@ -209,6 +210,29 @@ def generate_image(
     except ValueError:
         raise PermanentError(f"The image model {model} returned data that is not base64.") from None
     return AIResult(data=image, model=model, provider=OPENAI, usage=usage)
+
+
+def speak(*, ctx: JobContext | None, text: str, offline: Callable[[], bytes | None]) -> AIResult:
+    """Narration: text-to-speech as MP3 bytes (``data`` is None when narration is off)."""
+    model = conf.tts_model()
+    if provider() == OFFLINE:
+        return AIResult(data=offline(), model=OFFLINE, provider=OFFLINE)
+    if not model:
+        return AIResult(data=None, model="", provider=OPENAI)
+    _check(ctx)
+    with _errors(f"narration ({model})"):
+        response = client().audio.speech.create(
+            model=model,
+            voice=conf.tts_voice(),  # type: ignore[arg-type]
+            input=text[:4000],
+            response_format="mp3",
+        )
+        audio = response.read()
+    usage = {"tts_characters": len(text[:4000])}
+    _record(ctx, usage)
+    if not audio:
+        raise PermanentError(f"The speech model {model} returned no audio.")
+    return AIResult(data=audio, model=model, provider=OPENAI, usage=usage)
 
 
 def generate_video(

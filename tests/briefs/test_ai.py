@@ -37,7 +37,7 @@ def test_provider_follows_the_key(settings):
 
 def test_structured_answer_is_checked_and_labelled(fake_openai):
     result = sentiment()
-    assert result.provider == "openai" and result.model == "gpt-5-mini"
+    assert result.provider == "openai" and result.model == "gpt-5.4-mini"
     assert result.data["sentiment"] in ("positive", "neutral", "negative", "mixed")
     request = fake_openai.requests[-1]
     assert request.path == "/v1/responses"

@@ -3,10 +3,6 @@ and staff can requeue it after fixing the cause."""
 
 from __future__ import annotations
 
-import http.server
-import threading
-from functools import partial
-
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -23,23 +19,6 @@ def run_worker() -> None:
 
 def statuses(brief: Brief) -> list[tuple[str, str]]:
     return list(brief.jobs.order_by("id").values_list("type", "status"))
-
-
-@pytest.fixture
-def file_server(tmp_path):
-    """A real HTTP server on localhost serving tmp_path/www."""
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    server.root = root  # type: ignore[attr-defined]
-    server.url = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -96,7 +96,7 @@ def test_video_becomes_transcript_and_sop(fake_openai, video_brief, user):
     sop = SOP.objects.get(brief=brief)
     assert sop.owner == user and sop.transcript == transcript and sop.job_id == jobs[2].pk
     assert sop.prompt_version == "sop_parser_v1"
-    assert sop.model == "gpt-5-mini"
+    assert sop.model == "gpt-5.4-mini"
     assert sop.title == sop.data["title"] and len(sop.steps) >= 1
     sop_call = next(
         r

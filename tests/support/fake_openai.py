@@ -18,6 +18,7 @@ Endpoints
     POST /v1/chat/completions      Chat completions (``response_format`` json_schema likewise).
     POST /v1/audio/transcriptions  multipart; ``verbose_json`` with segments (SPEECH), or json.
     POST /v1/images/generations    a real PNG as ``b64_json``.
+    POST /v1/audio/speech          a real MP3 (a 2-second tone, made with ffmpeg on first use).
     POST /v1/videos                multipart; a video job. GET /v1/videos/{id} reports
                                    in_progress once, then completed; GET …/content is a real
                                    MP4 (made with ffmpeg on first use).
@@ -101,7 +102,7 @@ class FakeOpenAI:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._videos: dict[str, dict[str, Any]] = {}
-        self._mp4: bytes | None = None
+        self._media: dict[str, bytes] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -191,34 +192,25 @@ class FakeOpenAI:
     def _next_id(self, prefix: str) -> str:
         return f"{prefix}_{next(self._ids):06d}"
 
-    def mp4(self) -> bytes:
+    def media(self, kind: str) -> bytes:
+        """A real MP4 (2 s test pattern) or MP3 (2 s tone), made once with ffmpeg."""
+        sources = {
+            "mp4": [
+                *("-f", "lavfi", "-i", "testsrc=size=320x180:rate=10:duration=2"),
+                *("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"),
+            ],
+            "mp3": ["-f", "lavfi", "-i", "sine=frequency=520:duration=2", "-c:a", "libmp3lame"],
+        }
         with self._lock:
-            if self._mp4 is None:
+            if kind not in self._media:
                 with tempfile.TemporaryDirectory() as tmp:
-                    target = Path(tmp) / "fake.mp4"
+                    target = Path(tmp) / f"fake.{kind}"
                     subprocess.run(
-                        [
-                            "ffmpeg",
-                            "-nostdin",
-                            "-y",
-                            "-v",
-                            "error",
-                            "-f",
-                            "lavfi",
-                            "-i",
-                            "testsrc=size=320x180:rate=10:duration=2",
-                            "-c:v",
-                            "libx264",
-                            "-preset",
-                            "ultrafast",
-                            "-pix_fmt",
-                            "yuv420p",
-                            str(target),
-                        ],
+                        ["ffmpeg", "-nostdin", "-y", "-v", "error", *sources[kind], str(target)],
                         check=True,
                     )
-                    self._mp4 = target.read_bytes()
-            return self._mp4
+                    self._media[kind] = target.read_bytes()
+            return self._media[kind]
 
 
 # --- the request handler ---------------------------------------------------------------------
@@ -287,6 +279,7 @@ class _Handler(BaseHTTPRequestHandler):
             ("POST", "/v1/chat/completions"): self._chat,
             ("POST", "/v1/audio/transcriptions"): self._transcriptions,
             ("POST", "/v1/images/generations"): self._images,
+            ("POST", "/v1/audio/speech"): self._speech,
             ("POST", "/v1/videos"): self._video_create,
             ("GET", "/v1/models"): self._models,
         }
@@ -426,6 +419,12 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
+    def _speech(self, record: Recorded) -> None:
+        body = record.json or {}
+        if not str(body.get("input", "")).strip():
+            return self._error(400, "input is empty", code="invalid_input")
+        return self._send(200, self.server_fake.media("mp3"), "audio/mpeg")
+
     def _video_create(self, record: Recorded) -> None:
         fake = self.server_fake
         video = {
@@ -452,7 +451,7 @@ class _Handler(BaseHTTPRequestHandler):
         if tail == "content":
             if video["status"] != "completed":
                 return self._error(400, "The video is not ready.", code="not_ready")
-            return self._send(200, fake.mp4(), "video/mp4")
+            return self._send(200, fake.media("mp4"), "video/mp4")
         with fake._lock:
             if video["status"] == "queued":
                 video |= {"status": "in_progress", "progress": 50}
@@ -461,7 +460,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, video)
 
     def _models(self, record: Recorded) -> None:
-        names = ["gpt-5-mini", "whisper-1", "gpt-image-1", "sora-2"]
+        names = ["gpt-5.4-mini", "whisper-1", "gpt-image-2", "gpt-4o-mini-tts", "sora-2"]
         data = [{"id": n, "object": "model", "created": 0, "owned_by": "fake"} for n in names]
         self._json(200, {"object": "list", "data": data})
 
