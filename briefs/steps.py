@@ -7,6 +7,7 @@ a stored file, or a Transcript/SOP row written in the transaction that completes
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import tempfile
@@ -619,7 +620,7 @@ def _describe_frames(
             schema=schemas.SCREEN_EVENTS_SCHEMA,
             schema_name="screen_events",
             model=conf.vision_model(),
-            offline=lambda times=times: offline.screen_events(times=times),
+            offline=functools.partial(offline.screen_events, times=times),
         )
         models.append(result.model)
         events.extend(result.data["events"])

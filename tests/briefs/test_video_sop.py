@@ -148,3 +148,24 @@ def test_offline_provider_without_a_key_is_labelled(video_brief):
     assert all(s["text"].startswith("[offline]") for s in transcript.segments)
     results = [job.result for job in video_brief.jobs.order_by("id")]
     assert results[1]["provider"] == "offline" and results[2]["provider"] == "offline"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_video_to_sop_in_a_worker_process(fake_openai, video_brief, start_worker, media_root):
+    """The same flow in a real `runworker` process, configured only through the environment."""
+    from tests.conftest import wait_for
+
+    jobs = brief_start_sop(brief=video_brief)
+    worker = start_worker(
+        "--burst",
+        "--concurrency",
+        "2",
+        env=fake_openai.env() | {"MEDIA_ROOT": str(media_root)},
+    )
+    assert worker.wait(timeout=120) == 0, worker.output()
+    brief = Brief.objects.get(pk=video_brief.pk)
+    assert brief.status == Brief.Status.COMPLETED, (brief.failure_reason, worker.output())
+    assert SOP.objects.get(brief=brief).job_id == jobs[2].pk
+    assert fake_openai.count("/v1/audio/transcriptions") == 1
+    assert fake_openai.env()["OPENAI_API_KEY"] not in worker.output()  # no secret in the logs
