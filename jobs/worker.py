@@ -193,8 +193,9 @@ class Worker:
                 self._poll_cancellations()
             except DatabaseError:
                 self._database_lost("supervising running jobs")
+            idle = not self._active
             claimed = self._fill_slots()
-            if self._done(claimed):
+            if self._done(claimed, idle=idle):
                 return
             self._wake.wait(self._next_wait())
 
@@ -213,10 +214,12 @@ class Worker:
             self._start(job)
         return len(jobs)
 
-    def _done(self, claimed: int) -> bool:
+    def _done(self, claimed: int, *, idle: bool) -> bool:
         if self.max_jobs is not None and self.claimed >= self.max_jobs and not self._active:
             return True
-        return self.burst and claimed == 0 and not self._active
+        # Burst: done only when a claim made with nothing running found nothing. A job that
+        # finished after this pass's claim may have made its dependents ready.
+        return self.burst and idle and claimed == 0 and not self._active
 
     def _next_wait(self) -> float:
         wait = self.poll_interval
