@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import signal
 import time
+from datetime import timedelta
 
 from django.db import connection
 from django.utils import timezone
@@ -91,3 +92,36 @@ def test_workers_reconnect_after_their_connections_are_terminated(fleet):
         ),
     )
     assert figures.problems == []
+
+
+def listening_since(moment) -> int:
+    """Backends of this database that run LISTEN and connected after ``moment``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND query = 'LISTEN jobs_queued' AND backend_start > %s",
+            [moment],
+        )
+        return cursor.fetchone()[0]
+
+
+def test_an_idle_worker_listens_again_after_its_connections_are_terminated(fleet):
+    """With polling all but off, only a NOTIFY can wake the idle worker: the job runs only if
+    its LISTEN connection came back."""
+    worker = fleet("listener", "--poll-interval", "3600")
+    wait_registered("listener")
+    wait_for(lambda: listening_since(timezone.now() - timedelta(hours=1)) == 1)
+    cut = timezone.now()
+    assert terminate_worker_connections() >= 1
+
+    wait_for(lambda: listening_since(cut) == 1, timeout=60)
+    ids = [job.pk for job in enqueue_many("fault_effect", [{"ms": 0}] * 3)]
+
+    def done() -> bool:
+        """the NOTIFY woke the worker and it ran the jobs"""
+        return Job.objects.filter(pk__in=ids, status=Job.Status.SUCCEEDED).count() == 3
+
+    wait_for(done, timeout=60)
+    worker.signal(signal.SIGTERM)
+    assert worker.wait(60) == 0, worker.output()[-3000:]
+    assert outcome.check("LISTEN after terminated connections", ids, record=False).problems == []
