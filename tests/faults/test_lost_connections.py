@@ -14,6 +14,7 @@ import signal
 import time
 from datetime import timedelta
 
+import psycopg
 from django.db import connection
 from django.utils import timezone
 
@@ -125,3 +126,67 @@ def test_an_idle_worker_listens_again_after_its_connections_are_terminated(fleet
     worker.signal(signal.SIGTERM)
     assert worker.wait(60) == 0, worker.output()[-3000:]
     assert outcome.check("LISTEN after terminated connections", ids, record=False).problems == []
+
+
+OUTAGE_SECONDS = 8
+
+
+def allow_connections(allowed: bool) -> None:
+    """Let the test database accept new connections or not (from the maintenance database:
+    PostgreSQL refuses to change it from a connection to itself)."""
+    params = connection.get_connection_params()
+    name = params.pop("dbname")
+    for key in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(key, None)
+    with psycopg.connect(**params, dbname="postgres", autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+
+
+def test_workers_carry_on_after_the_database_is_unreachable_for_a_while(fleet):
+    """For eight seconds the workers' connections are cut and new ones refused (as while
+    PostgreSQL restarts): outcomes that cannot be written are left to their leases, and the
+    workers pick up where they left off when the database is back."""
+    names = ["outage-1", "outage-2"]
+    workers = [fleet(name, "--concurrency", "3") for name in names]
+    wait_registered(*names)
+    ids = [job.pk for job in enqueue_many("fault_effect", [{"ms": 50}] * 400)]
+    wait_for(lambda: finished() >= 100, timeout=120)
+
+    allow_connections(False)
+    try:
+        terminate_worker_connections()
+        time.sleep(OUTAGE_SECONDS)  # the length of the outage, not a wait for a result
+    finally:
+        allow_connections(True)
+    back = timezone.now()
+
+    def all_finished() -> bool:
+        """every job finished after the outage (a dead worker would leave some running)"""
+        return finished() == len(ids)
+
+    wait_for(all_finished, timeout=120)
+    for worker in workers:
+        assert worker.process.poll() is None, f"a worker died:\n{worker.output()[-3000:]}"
+    recovery = 0.0
+    for name in names:
+        first = (
+            JobAttempt.objects.filter(
+                worker_id=name, started_at__gt=back, outcome=JobAttempt.Outcome.SUCCEEDED
+            )
+            .order_by("finished_at")
+            .first()
+        )
+        assert first is not None, f"worker {name} did no work after the outage"
+        recovery = max(recovery, (first.finished_at - back).total_seconds())
+    for worker in workers:
+        worker.signal(signal.SIGTERM)
+    for worker in workers:
+        assert worker.wait(60) == 0, worker.output()[-3000:]
+
+    figures = outcome.check(
+        f"database unreachable for {OUTAGE_SECONDS}s, 2 workers",
+        ids,
+        recovery_seconds=recovery,
+        notes="recovery: database back to a job finished by every worker",
+    )
+    assert figures.problems == []
