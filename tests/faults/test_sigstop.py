@@ -31,7 +31,7 @@ def test_frozen_worker_comes_back_and_its_late_results_are_discarded(fleet):
     frozen = fleet("frozen", "--concurrency", str(LONG_JOBS), "--health-port", "0")
     url = health_url(frozen)
     wait_registered("frozen")
-    long_jobs = [job.pk for job in enqueue_many("fault_effect", [{"ms": 2000}] * LONG_JOBS)]
+    long_jobs = [job.pk for job in enqueue_many("fault_effect", [{"ms": 3000}] * LONG_JOBS)]
     wait_for(lambda: count(status=Job.Status.RUNNING, worker_id="frozen") == LONG_JOBS)
 
     frozen.signal(signal.SIGSTOP)
