@@ -154,7 +154,6 @@ def test_offline_provider_without_a_key_is_labelled(video_brief):
 @pytest.mark.django_db(transaction=True)
 def test_video_to_sop_in_a_worker_process(fake_openai, video_brief, start_worker, media_root):
     """The same flow in a real `runworker` process, configured only through the environment."""
-    from tests.conftest import wait_for
 
     jobs = brief_start_sop(brief=video_brief)
     worker = start_worker(
