@@ -177,3 +177,12 @@ def test_review_steps_offline_are_deterministic_and_labelled(user):
     second.refresh_from_db()
     assert first.result == second.result
     assert first.result["provider"] == "offline" and first.result["sentiment"] == "mixed"
+
+
+def test_keys_in_error_messages_are_redacted(fake_openai):
+    key = fake_openai.env()["OPENAI_API_KEY"]
+    fake_openai.fail_next(1, status=401, message=f"Incorrect API key provided: {key} or sk-ab***yz")
+    with pytest.raises(PermanentError) as info:
+        sentiment()
+    assert key not in str(info.value) and "sk-ab" not in str(info.value)
+    assert "Incorrect API key provided" in str(info.value)
