@@ -186,3 +186,13 @@ def test_keys_in_error_messages_are_redacted(fake_openai):
         sentiment()
     assert key not in str(info.value) and "sk-ab" not in str(info.value)
     assert "Incorrect API key provided" in str(info.value)
+
+
+def test_dropped_connections_are_retried_then_retryable_for_the_queue(fake_openai, settings):
+    settings.OPENAI_MAX_RETRIES = 1
+    fake_openai.drop_next(1)
+    assert sentiment().data  # the SDK retried the dropped request
+    assert fake_openai.count("/v1/responses") == 2
+    fake_openai.drop_next(2)
+    with pytest.raises(ai.AIUnavailable, match="Could not reach the AI server"):
+        sentiment()
