@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.management import call_command
 
@@ -195,4 +197,49 @@ def test_dropped_connections_are_retried_then_retryable_for_the_queue(fake_opena
     assert fake_openai.count("/v1/responses") == 2
     fake_openai.drop_next(2)
     with pytest.raises(ai.AIUnavailable, match="Could not reach the AI server"):
+        sentiment()
+
+
+def _response(**fields):
+    return {
+        "id": "resp_1",
+        "object": "response",
+        "created_at": 0,
+        "model": "gpt-5.4-mini",
+        "status": "completed",
+        "output": [],
+        "usage": {"input_tokens": 5, "output_tokens": 1, "total_tokens": 6},
+    } | fields
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            _response(
+                output=[
+                    {
+                        "type": "message",
+                        "id": "m",
+                        "role": "assistant",
+                        "status": "completed",
+                        "content": [{"type": "refusal", "refusal": "I can't help with that."}],
+                    }
+                ]
+            ),
+            "The model refused sentiment: I can't help with that.",
+        ),
+        (
+            _response(status="incomplete", incomplete_details={"reason": "content_filter"}),
+            "The content filter stopped the answer for sentiment.",
+        ),
+        (
+            _response(status="incomplete", incomplete_details={"reason": "max_output_tokens"}),
+            "was cut off (max_output_tokens)",
+        ),
+    ],
+)
+def test_refusals_and_cut_off_answers_are_permanent(fake_openai, body, expected):
+    fake_openai.raw_next(body)
+    with pytest.raises(PermanentError, match=re.escape(expected)):
         sentiment()
