@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -305,7 +306,7 @@ def _translate(exc: openai.OpenAIError, what: str) -> Exception:
     if isinstance(exc, openai.APITimeoutError):
         return AIUnavailable(f"The AI server did not answer {what} in time ({conf.timeout():g}s).")
     if isinstance(exc, openai.APIConnectionError):
-        return AIUnavailable(f"Could not reach the AI server for {what}: {exc}")
+        return AIUnavailable(f"Could not reach the AI server for {what}: {redact(str(exc))}")
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         message = _error_message(exc)
@@ -326,17 +327,32 @@ def _translate(exc: openai.OpenAIError, what: str) -> Exception:
             )
         return PermanentError(f"The AI server rejected {what} ({status}): {message}")
     if isinstance(exc, openai.APIResponseValidationError | openai.APIError):
-        return AIUnavailable(f"The AI server's answer to {what} could not be read: {exc}")
-    return PermanentError(f"{what} failed: {exc}")
+        return AIUnavailable(
+            f"The AI server's answer to {what} could not be read: {redact(str(exc))}"
+        )
+    return PermanentError(f"{what} failed: {redact(str(exc))}")
 
 
 def _error_message(exc: openai.APIStatusError) -> str:
     body = exc.body
+    message = str(exc.message)
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])[:500]
-    return str(exc.message)[:500]
+            message = str(inner["message"])
+    return redact(message)[:500]
+
+
+_KEY_LIKE = re.compile(r"\b(sk|rk|pk)-[A-Za-z0-9_\-*.]{3,}")
+
+
+def redact(text: str) -> str:
+    """Remove the API key, and anything that looks like one (OpenAI echoes masked keys in
+    401 messages), from text that ends up in job errors, logs and pages."""
+    key = conf.openai_api_key()
+    if key:
+        text = text.replace(key, "[redacted]")
+    return _KEY_LIKE.sub("[redacted key]", text)
 
 
 def _refuse_unfinished(response: Any, what: str) -> None:

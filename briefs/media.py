@@ -198,9 +198,15 @@ def extract_audio(source: Path, target: Path, *, ctx: JobContext | None) -> None
 
 
 def extract_frames(
-    source: Path, directory: Path, *, ctx: JobContext | None, width: int = 768
+    source: Path,
+    directory: Path,
+    *,
+    ctx: JobContext | None,
+    every: int = 1,
+    width: int = 768,
 ) -> list[tuple[float, Path]]:
-    """One JPEG per second of video: ``[(seconds, path), …]``."""
+    """One JPEG every ``every`` seconds of video (1 fps by default): ``[(seconds, path), …]``.
+    Long videos ask for a larger ``every`` so no more frames are written than are used."""
     run(
         [
             conf.ffmpeg(),
@@ -211,7 +217,7 @@ def extract_frames(
             "-i",
             str(source),
             "-vf",
-            f"fps=1,scale='min({width},iw)':-2",
+            f"fps=1/{every},scale='min({width},iw)':-2",
             "-q:v",
             "5",
             str(directory / "frame-%05d.jpg"),
@@ -220,7 +226,7 @@ def extract_frames(
         what="Extracting frames",
     )
     frames = sorted(directory.glob("frame-*.jpg"))
-    return [(float(index), path) for index, path in enumerate(frames)]
+    return [(float(index * every), path) for index, path in enumerate(frames)]
 
 
 def sample(items: list, limit: int) -> list:  # type: ignore[type-arg]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import tempfile
 import uuid
 from pathlib import Path
@@ -562,7 +563,9 @@ def transcribe(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         frames_dir = Path(tmp) / "frames"
         frames_dir.mkdir()
         with media.local_file(slim) as slim_local:
-            frames = media.extract_frames(slim_local, frames_dir, ctx=ctx)
+            # 1 fps; a video longer than BRIEFS_MAX_FRAMES seconds is sampled more sparsely.
+            every = max(1, math.ceil(info.duration / max(1, conf.max_frames())))
+            frames = media.extract_frames(slim_local, frames_dir, ctx=ctx, every=every)
         frames = media.sample(frames, conf.max_frames())
         events = _describe_frames(frames, prompt, ctx, models)
     segments = merge_segments(speech, events, duration=info.duration)

@@ -32,7 +32,10 @@ def test_unknown_media_type_fails_the_job_readably_and_can_be_requeued(user):
     assert "unknown media type 'hologram'" in job.error
     brief = Brief.objects.get(pk=brief.pk)
     assert brief.status == Brief.Status.FAILED
-    assert "hologram" in brief.failure_reason and f"job #{job.pk}" in brief.failure_reason
+    assert brief.failure_reason == (
+        f"analysis (job #{job.pk}): Brief #{brief.pk} has the unknown media type 'hologram'; "
+        "use one of video, image, audio, text and requeue."
+    )
     assert (brief.title, brief.query) == ("Odd", "Make it")  # nothing else changed
 
     Brief.objects.filter(pk=brief.pk).update(media_type="text")  # staff fix the cause

@@ -56,6 +56,8 @@ def test_bad_briefs_are_refused_with_a_clear_error(user, fields, field, message)
 def test_assets_are_normalised(user):
     stored = asset_store_upload(owner=user, file=ContentFile(b"hello", name="../../notes.txt"))
     assert stored["kind"] == "text" and ".." not in stored["file"]
+    odd = asset_store_upload(owner=user, file=ContentFile(b"x", name=".."), kind="text")
+    assert odd["name"] == "upload"
     brief = make(user, assets=[stored, "https://example.com/clip.mp4"])
     assert brief.assets[1] == {
         "kind": "video",

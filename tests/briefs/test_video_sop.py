@@ -168,3 +168,20 @@ def test_video_to_sop_in_a_worker_process(fake_openai, video_brief, start_worker
     assert SOP.objects.get(brief=brief).job_id == jobs[2].pk
     assert fake_openai.count("/v1/audio/transcriptions") == 1
     assert fake_openai.env()["OPENAI_API_KEY"] not in worker.output()  # no secret in the logs
+
+
+@pytest.mark.django_db(transaction=True)
+def test_long_videos_send_at_most_max_frames(fake_openai, video_brief, settings):
+    settings.BRIEFS_MAX_FRAMES = 2
+    settings.BRIEFS_FRAMES_PER_REQUEST = 1
+    brief_start_sop(brief=video_brief)
+    run_worker()
+    assert Brief.objects.get(pk=video_brief.pk).status == Brief.Status.COMPLETED
+    vision = [
+        r
+        for r in fake_openai.requests
+        if r.path == "/v1/responses" and r.json["text"]["format"]["name"] == "screen_events"
+    ]
+    assert len(vision) == 2  # 3 s of video, 2 frames (one every 2 s), one per request
+    labels = [vision[i].json["input"][0]["content"][1]["text"] for i in range(2)]
+    assert labels == ["t=0", "t=2"]
