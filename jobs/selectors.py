@@ -127,8 +127,8 @@ def waiting(*, now: datetime | None = None) -> Waiting:
     """Queued jobs that are due now, those scheduled for later, and the one waiting longest."""
     now = now or timezone.now()
     counts = Job.objects.filter(status=Job.Status.QUEUED).aggregate(
-        ready=Count("*", filter=Q(run_at__lte=now)),
-        scheduled=Count("*", filter=Q(run_at__gt=now)),
+        ready=Count("run_at", filter=Q(run_at__lte=now)),
+        scheduled=Count("run_at", filter=Q(run_at__gt=now)),
     )
     oldest = (
         Job.objects.filter(status=Job.Status.QUEUED, run_at__lte=now)
