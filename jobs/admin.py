@@ -416,6 +416,8 @@ class JobAdmin(admin.ModelAdmin):
         job = context.get("original")
         if job is not None:
             context["job_object_actions"] = self.allowed_object_actions(request, job)
+            if job.status != Job.Status.QUEUED:  # nothing to edit: no save buttons
+                context.update(show_save=False, show_save_and_continue=False)
         return super().render_change_form(request, context, *args, **kwargs)
 
     # --- columns and read-only fields --------------------------------------------------
@@ -450,7 +452,11 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.display(description="worker", ordering="worker_id")
     def worker(self, job: Job) -> str:
-        return Truncator(job.worker_id).chars(24) if job.worker_id else "—"
+        if not job.worker_id:
+            return "—"
+        return format_html(
+            '<span title="{}">{}</span>', job.worker_id, Truncator(job.worker_id).chars(14)
+        )
 
     @admin.display(description="brief, transcript and SOP")
     def related(self, job: Job) -> str:
