@@ -428,7 +428,7 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.display(description="brief", ordering="brief__title")
     def brief_link(self, job: Job) -> str:
-        if job.brief_id is None:
+        if job.brief is None:
             return "—"
         return format_html(
             '<a href="{}">{}</a>',
@@ -467,7 +467,7 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.display(description="owner")
     def owner_text(self, job: Job) -> str:
-        if job.owner_id is None:
+        if job.owner is None:
             return "—"
         return format_html('<a href="{}">{}</a>', admin_change_url(job.owner), job.owner)
 

@@ -27,7 +27,9 @@ class EnqueueForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["type"].choices = [(t.name, t.name) for t in registry.all_types()]
+        type_field = self.fields["type"]
+        assert isinstance(type_field, forms.ChoiceField)
+        type_field.choices = [(t.name, t.name) for t in registry.all_types()]
         if "sleep" in registry.names():
             self.fields["type"].initial = "sleep"
 

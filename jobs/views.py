@@ -23,6 +23,7 @@ from django_htmx.http import (
     HttpResponseStopPolling,
     trigger_client_event,
 )
+from django_htmx.middleware import HtmxDetails
 
 from jobs import selectors
 from jobs.charts import throughput_chart
@@ -35,11 +36,17 @@ View = Callable[..., HttpResponse]
 DETAIL_TARGET = "job-detail"
 
 
+class HtmxHttpRequest(HttpRequest):
+    """A request that went through django-htmx's middleware (for the type checker)."""
+
+    htmx: HtmxDetails
+
+
 def staff_required(view: View) -> View:
     """Anonymous users go to the admin login (htmx polls too); other non-staff get a 403."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
         if not user.is_authenticated:
             next_url = reverse("jobs:dashboard") if request.htmx else request.get_full_path()
@@ -70,7 +77,7 @@ def _chart_context() -> dict[str, Any]:
     return {"throughput": data, "chart": throughput_chart(data)}
 
 
-def _permissions(request: HttpRequest) -> dict[str, bool]:
+def _permissions(request: HtmxHttpRequest) -> dict[str, bool]:
     user = request.user
     return {
         "can_requeue": user.has_perm("jobs.requeue_job"),
@@ -81,7 +88,7 @@ def _permissions(request: HttpRequest) -> dict[str, bool]:
 
 @require_GET
 @staff_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     job = None
     if (job_id := request.GET.get("job", "")).isdigit():
         job = Job.objects.select_related("brief").filter(pk=int(job_id)).first()
@@ -102,52 +109,52 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_required
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "jobs/partials/overview.html", _overview_context())
 
 
 @require_GET
 @staff_required
-def queues(request: HttpRequest) -> HttpResponse:
+def queues(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "jobs/partials/queues.html", {"depths": selectors.queue_depths()})
 
 
 @require_GET
 @staff_required
-def chart(request: HttpRequest) -> HttpResponse:
+def chart(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "jobs/partials/chart.html", _chart_context())
 
 
 @require_GET
 @staff_required
-def active(request: HttpRequest) -> HttpResponse:
+def active(request: HtmxHttpRequest) -> HttpResponse:
     context = {"active": selectors.active_jobs(), **_permissions(request)}
     return render(request, "jobs/partials/active.html", context)
 
 
 @require_GET
 @staff_required
-def pending(request: HttpRequest) -> HttpResponse:
+def pending(request: HtmxHttpRequest) -> HttpResponse:
     context = {"pending": selectors.pending_jobs(), "waiting": selectors.waiting()}
     return render(request, "jobs/partials/pending.html", context)
 
 
 @require_GET
 @staff_required
-def workers(request: HttpRequest) -> HttpResponse:
+def workers(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "jobs/partials/workers.html", {"workers": selectors.worker_statuses()})
 
 
 @require_GET
 @staff_required
-def failures(request: HttpRequest) -> HttpResponse:
+def failures(request: HtmxHttpRequest) -> HttpResponse:
     context = {"failures": selectors.recent_failures(), **_permissions(request)}
     return render(request, "jobs/partials/failures.html", context)
 
 
 @require_GET
 @staff_required
-def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     """A job's panel. It polls itself while the job is live; once the job is finished the
     answer to a poll carries htmx's "stop polling" status with the final state."""
     job = get_object_or_404(Job.objects.select_related("brief", "owner"), pk=job_id)
@@ -164,7 +171,7 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 # --- changes (POST, with permissions) ------------------------------------------------------------
 
 
-def _job_changed(request: HttpRequest, job: Job, message: str, *, ok: bool) -> HttpResponse:
+def _job_changed(request: HtmxHttpRequest, job: Job, message: str, *, ok: bool) -> HttpResponse:
     """The changed job as the element that asked: the detail panel, or a row of a list."""
     job.refresh_from_db()
     context = {"job": job, "message": message, "ok": ok, **_permissions(request)}
@@ -184,7 +191,7 @@ def _job_changed(request: HttpRequest, job: Job, message: str, *, ok: bool) -> H
 
 @require_POST
 @staff_required
-def job_requeue(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_requeue(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     if not request.user.has_perm("jobs.requeue_job"):
         raise PermissionDenied("You may not requeue jobs.")
     job = get_object_or_404(Job, pk=job_id)
@@ -200,7 +207,7 @@ def job_requeue(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @require_POST
 @staff_required
-def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_cancel(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     if not request.user.has_perm("jobs.cancel_job"):
         raise PermissionDenied("You may not cancel jobs.")
     job = get_object_or_404(Job, pk=job_id)
@@ -214,7 +221,7 @@ def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @require_POST
 @staff_required
-def enqueue_jobs(request: HttpRequest) -> HttpResponse:
+def enqueue_jobs(request: HtmxHttpRequest) -> HttpResponse:
     """Put test work in the queue from the page (the same checks as ``manage.py enqueue``)."""
     if not request.user.has_perm("jobs.add_job"):
         raise PermissionDenied("You may not add jobs.")
@@ -246,7 +253,10 @@ def enqueue_jobs(request: HttpRequest) -> HttpResponse:
             {"form": form, **_permissions(request)},
             status=status,
         )
-    context = {"form": EnqueueForm(initial=request.POST.dict()) if created else form}
-    context |= {"created": created, **_permissions(request)}
+    context: dict[str, Any] = {
+        "form": EnqueueForm(initial=request.POST.dict()) if created else form,
+        "created": created,
+        **_permissions(request),
+    }
     response = render(request, "jobs/partials/enqueue_form.html", context, status=status)
     return trigger_client_event(response, "jobs-changed") if created else response
