@@ -30,6 +30,7 @@ from jobs.display import (
     since,
     status_badge,
 )
+from jobs.exceptions import InsufficientCredits
 from jobs.models import Job, JobAttempt, Worker
 
 ACTION_LIMIT = 10_000
@@ -77,8 +78,23 @@ def _report(
 @admin.action(permissions=["requeue"], description="Requeue (failed or cancelled jobs)")
 def requeue_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Job]):
     jobs = _selected(modeladmin, request, queryset)
-    done = sum(job.requeue() for job in jobs)
-    _report(modeladmin, request, done, len(jobs) - done, "requeued", "not failed or cancelled")
+    done = 0
+    refused: list[str] = []
+    for job in jobs:
+        try:
+            done += job.requeue()
+        except InsufficientCredits as exc:
+            refused.append(f"#{job.pk}: {exc}")
+    skipped = len(jobs) - done - len(refused)
+    if done or not refused:
+        _report(modeladmin, request, done, skipped, "requeued", "not failed or cancelled")
+    if refused:
+        more = f" (and {len(refused) - 5} more)" if len(refused) > 5 else ""
+        modeladmin.message_user(
+            request,
+            f"Not requeued, their owners lack credits: {'; '.join(refused[:5])}{more}",
+            messages.ERROR,
+        )
 
 
 @admin.action(permissions=["run_now"], description="Retry now (scheduled jobs run at once)")
@@ -530,7 +546,12 @@ def _object_action_post(
         "prioritize": lambda: job.raise_priority(by=PRIORITY_STEP),
         "cancel": lambda: job.cancel(reason=f"Cancelled by {request.user}"),
     }
-    if perform[action]():
+    try:
+        performed = perform[action]()
+    except InsufficientCredits as exc:
+        modeladmin.message_user(request, f"Job #{job.pk} was not requeued: {exc}", messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
+    if performed:
         done = {
             "requeue": "Requeued job #{} with a fresh attempt count.",
             "run-now": "Job #{} will run at once.",

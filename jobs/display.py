@@ -96,23 +96,24 @@ def admin_change_url(obj: Model) -> str:
 
 
 def job_links(job: Any) -> list[tuple[str, str]]:
-    """(admin url, label) of the brief a job works for and the brief's transcript and SOP."""
+    """(admin url, label) for the brief a job works for, and for the transcript and SOP the job
+    made (or else the brief's latest ones)."""
     links: list[tuple[str, str]] = []
     brief = job.brief if job.brief_id else None
     if brief is None:
         return links
     if url := admin_change_url(brief):
         links.append((url, f"Brief: {brief}"))
-    for name, label in (("transcript", "Transcript"), ("sop", "SOP")):
-        related = _related(brief, name)
-        if related is not None and (url := admin_change_url(related)):
-            links.append((url, label))
+    for related, label in (("transcripts", "Transcript"), ("sops", "SOP")):
+        made = _latest(job, related) or _latest(brief, related)
+        if made is not None and (url := admin_change_url(made)):
+            links.append((url, f"{label} #{made.pk}"))
     return links
 
 
-def _related(obj: Model, name: str) -> Model | None:
-    """A one-to-one or reverse one-to-one of ``obj`` if the model has it and it exists."""
-    try:
-        return getattr(obj, name, None)
-    except Exception:  # RelatedObjectDoesNotExist: the brief has none yet
+def _latest(obj: Model, related_name: str) -> Model | None:
+    """The newest row of a reverse relation, if the model has that relation."""
+    manager = getattr(obj, related_name, None)
+    if manager is None:
         return None
+    return manager.order_by("-created_at", "-id").first()

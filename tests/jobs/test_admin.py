@@ -449,3 +449,32 @@ def test_worker_list_shows_alive_dead_and_running_jobs(client, superuser):
     assert detail.status_code == 200
     assert 'name="concurrency"' not in detail.content.decode()
     assert client.get(reverse("admin:jobs_worker_add")).status_code == 403
+
+
+def paid_failed_job(owner, settings) -> Job:
+    """A failed paid job whose credits went back to an owner who now has none."""
+    from briefs.models import Brief
+    from jobs import credits
+
+    settings.CREDITS_STARTING_BALANCE = 1
+    brief = Brief.objects.create(owner=owner, title="b", query="q", media_type="text")
+    job = enqueue("analysis", {"brief_id": brief.pk}, owner=owner, brief=brief)
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, finished_at=timezone.now())
+    credits.refund_job(job)
+    enqueue("analysis", {"brief_id": brief.pk}, owner=owner)  # spends the refund
+    assert credits.balance(owner) == 0
+    return job
+
+
+def test_requeue_without_credits_is_reported(client, superuser, django_user_model, settings):
+    owner = django_user_model.objects.create_user("payer")
+    job = paid_failed_job(owner, settings)
+    client.force_login(superuser)
+    response = act(client, "requeue_jobs", [job])
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED
+    [message] = texts(response)
+    assert message.startswith(f"Not requeued, their owners lack credits: #{job.pk}: Not enough")
+    url = reverse("admin:jobs_job_object_action", args=[job.pk, "requeue"])
+    response = client.post(url, follow=True)
+    assert any("was not requeued: Not enough credits" in t for t in texts(response))

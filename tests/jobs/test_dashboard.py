@@ -438,7 +438,7 @@ def test_enqueue_many(staff_client, staff):
     jobs = list(Job.objects.all())
     assert len(jobs) == 3
     assert {(j.type, j.priority, j.queue, j.owner_id) for j in jobs} == {
-        ("sleep", 4, "default", staff.pk)
+        ("sleep", 4, "default", None)
     }
 
 
@@ -482,3 +482,14 @@ def test_enqueue_needs_permission(client, bare_staff):
     data = {"type": "noop", "payload": "{}", "count": 1, "priority": 0}
     assert client.post(reverse("jobs:enqueue"), data, **HTMX).status_code == 403
     assert not Job.objects.exists()
+
+
+def test_requeue_without_credits_says_why(staff_client, django_user_model, settings):
+    from tests.jobs.test_admin import paid_failed_job
+
+    job = paid_failed_job(django_user_model.objects.create_user("payer"), settings)
+    url = reverse("jobs:job_requeue", args=[job.pk])
+    html = staff_client.post(url, HTTP_HX_TARGET=f"job-row-{job.pk}", **HTMX).content.decode()
+    assert f"Job #{job.pk} was not requeued: Not enough credits" in html
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('briefs', '0001_initial'),
-        ('jobs', '0002_job_permissions'),
+        ('jobs', '0003_job_permissions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

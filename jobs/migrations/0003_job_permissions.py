@@ -5,7 +5,7 @@ class Migration(migrations.Migration):
     """Permissions for the staff actions on jobs (admin actions and the /test-worker buttons)."""
 
     dependencies = [
-        ("jobs", "0001_initial"),
+        ("jobs", "0002_credits"),
     ]
 
     operations = [
