@@ -45,7 +45,10 @@ def browser() -> Iterator[Any]:
     """One Chromium per test module. Playwright's sync API runs an event loop in this thread,
     which Django's async-safety check mistakes for async code: allow sync ORM calls meanwhile,
     for these tests only."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # generous waits: the machine is shared, and a worker process takes a while to start
+    expect.set_options(timeout=30_000)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
