@@ -365,9 +365,8 @@ class SOPAdmin(ReadOnlyAdmin):
         items = [str(item) for item in data.get("prerequisites") or [] if item]
         if not items:
             return "—"
-        return format_html(
-            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((i,) for i in items))
-        )
+        rows = format_html_join("", "<li>{}</li>", ((item,) for item in items))
+        return format_html('<ul class="sop-list">{}</ul>', rows)
 
     @admin.display(description="steps")
     def numbered_steps(self, sop: SOP) -> str:

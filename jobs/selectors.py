@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db.models import Count, Q
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
@@ -18,6 +19,8 @@ from jobs import conf
 from jobs.models import Job, Worker
 
 LIST_LIMIT = 20
+# Large columns the dashboard's lists never show (a list row needs the first lines only).
+HEAVY_FIELDS = ("payload", "result", "traceback", "usage", "brief__assets", "brief__query")
 
 
 def job_counts_by_status() -> dict[str, int]:
@@ -27,6 +30,27 @@ def job_counts_by_status() -> dict[str, int]:
     for row in Job.objects.order_by().values("status").annotate(n=Count("*")):
         counts[row["status"]] = row["n"]
     return counts
+
+
+FINISHED_TOTALS_KEY = "jobs:dashboard:finished-totals"
+
+
+def dashboard_counts() -> dict[str, int]:
+    """Counts by status for a dashboard that asks every two seconds: queued and running jobs
+    exactly each time (small partial ranges of the status index), the all-time totals of
+    finished jobs at most once per ``JOBS_DASHBOARD_TOTALS_TTL`` seconds per process."""
+    counts = dict.fromkeys(Job.Status.values, 0)
+    for row in Job.objects.live().order_by().values("status").annotate(n=Count("*")):
+        counts[row["status"]] = row["n"]
+    ttl = conf.dashboard_totals_ttl()
+    finished = cache.get(FINISHED_TOTALS_KEY) if ttl > 0 else None
+    if finished is None:
+        finished = dict.fromkeys(Job.FINISHED_STATUSES, 0)
+        for row in Job.objects.finished().order_by().values("status").annotate(n=Count("*")):
+            finished[row["status"]] = row["n"]
+        if ttl > 0:
+            cache.set(FINISHED_TOTALS_KEY, finished, ttl)
+    return counts | finished
 
 
 @dataclass(frozen=True)
@@ -145,7 +169,7 @@ def stuck_count(*, now: datetime | None = None) -> int:
 
 def pending_jobs(*, limit: int = LIST_LIMIT) -> list[Job]:
     """The next jobs a worker will take, in the order it takes them."""
-    return list(Job.objects.ready().select_related("brief")[:limit])
+    return list(Job.objects.ready().select_related("brief").defer(*HEAVY_FIELDS)[:limit])
 
 
 def active_jobs(*, limit: int = 50) -> list[Job]:
@@ -153,6 +177,7 @@ def active_jobs(*, limit: int = 50) -> list[Job]:
     return list(
         Job.objects.filter(status=Job.Status.RUNNING)
         .select_related("brief")
+        .defer(*HEAVY_FIELDS)
         .order_by("started_at", "id")[:limit]
     )
 
@@ -162,6 +187,7 @@ def recent_failures(*, limit: int = LIST_LIMIT) -> list[Job]:
     return list(
         Job.objects.filter(status=Job.Status.FAILED)
         .select_related("brief")
+        .defer(*HEAVY_FIELDS)
         .order_by("-finished_at", "-id")[:limit]
     )
 

@@ -66,7 +66,7 @@ def staff_required(view: View) -> View:
 
 def _overview_context() -> dict[str, Any]:
     return {
-        "counts": selectors.job_counts_by_status(),
+        "counts": selectors.dashboard_counts(),
         "waiting": selectors.waiting(),
         "stuck": selectors.stuck_count(),
     }

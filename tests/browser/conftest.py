@@ -59,6 +59,12 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+@pytest.fixture(autouse=True)
+def exact_totals(settings):
+    """The dashboard counts finished jobs afresh on every refresh during these tests."""
+    settings.JOBS_DASHBOARD_TOTALS_TTL = 0
+
+
 @pytest.fixture
 def page(browser, live_server) -> Iterator[Any]:
     context = browser.new_context(

@@ -9,9 +9,11 @@ import random
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from briefs.models import SOP, Brief, Transcript
 from jobs.models import Job
 from jobs.services import enqueue, enqueue_many
 from tests.conftest import wait_for
@@ -106,5 +108,96 @@ def test_screenshots(logged_in, start_worker, screenshots_dir):
     assert failed is not None
     page.goto(f"/admin/jobs/job/{failed.pk}/change/")
     page.screenshot(path=screenshots_dir / "admin-job.png", full_page=True)
-    for name in ("dashboard", "dashboard-job-panel", "dashboard-phone", "admin-jobs", "admin-job"):
+
+    sop = seed_brief_with_sop()
+    page.goto(f"/admin/briefs/brief/{sop.brief_id}/change/")
+    expect(page.locator("#jobs-group")).to_be_visible()
+    page.screenshot(path=screenshots_dir / "admin-brief.png", full_page=True)
+    page.goto(f"/admin/briefs/sop/{sop.pk}/change/")
+    expect(page.locator(".sop-steps")).to_be_visible()
+    page.screenshot(path=screenshots_dir / "admin-sop.png", full_page=True)
+    names = ["dashboard", "dashboard-job-panel", "dashboard-phone", "admin-jobs", "admin-job"]
+    for name in [*names, "admin-brief", "admin-sop"]:
         assert (screenshots_dir / f"{name}.png").stat().st_size > 10_000
+
+
+def seed_brief_with_sop() -> SOP:
+    """A video brief whose SOP pipeline ran: three jobs, a transcript and an SOP."""
+    owner = get_user_model().objects.get(username="admin")
+    brief = Brief.objects.create(
+        owner=owner,
+        title="Monthly report export",
+        query="Turn the screen recording into an SOP for the finance team",
+        media_type=Brief.MediaType.VIDEO,
+    )
+    now = timezone.now()
+    jobs = []
+    for i, type_ in enumerate(["video_slim", "transcribe", "sop_extract"]):
+        jobs.append(
+            Job.objects.create(
+                type=type_,
+                queue="ai",
+                brief=brief,
+                owner=owner,
+                status=Job.Status.SUCCEEDED,
+                attempts=1,
+                progress=100,
+                created_at=now - timedelta(minutes=5),
+                started_at=now - timedelta(minutes=4 - i),
+                finished_at=now - timedelta(minutes=3 - i, seconds=20),
+                depends_on=jobs[-1] if jobs else None,
+                result={"ok": True},
+            )
+        )
+    transcript = Transcript.objects.create(
+        brief=brief,
+        job=jobs[1],
+        language="en",
+        model="whisper-1 + gpt-4o-mini",
+        prompt_version="transcription_v1",
+        segments=[
+            {"start": 0, "end": 4, "kind": "speech", "text": "Let's export this month's report."},
+            {"start": 4, "end": 9, "kind": "screen", "text": "The Reports menu opens."},
+            {"start": 9, "end": 15, "kind": "speech", "text": "Pick last month, then CSV."},
+            {"start": 15, "end": 21, "kind": "screen", "text": "A download bar shows report.csv."},
+        ],
+    )
+    return SOP.objects.create(
+        brief=brief,
+        owner=owner,
+        job=jobs[2],
+        transcript=transcript,
+        model="gpt-4o-mini",
+        prompt_version="sop_parser_v1",
+        data={
+            "title": "Export the monthly report",
+            "purpose": "Send last month's numbers to finance as a CSV file.",
+            "prerequisites": ["An account with the Reports role", "Finance's shared folder"],
+            "steps": [
+                {
+                    "number": 1,
+                    "title": "Open the reports",
+                    "actions": ["Click Reports in the top menu"],
+                    "tools": ["Browser"],
+                    "start": 4,
+                    "end": 9,
+                },
+                {
+                    "number": 2,
+                    "title": "Choose the period and the format",
+                    "actions": ["Pick last month", "Choose CSV", "Click Export"],
+                    "tools": ["Reports"],
+                    "start": 9,
+                    "end": 15,
+                },
+                {
+                    "number": 3,
+                    "title": "Share the file",
+                    "actions": ["Move report.csv to finance's shared folder"],
+                    "tools": ["Files"],
+                    "start": 15,
+                    "end": 21,
+                },
+            ],
+        },
+    )

@@ -21,6 +21,12 @@ DASHBOARD = reverse("jobs:dashboard")
 GET_VIEWS = ["overview", "queues", "chart", "active", "pending", "workers", "failures"]
 
 
+@pytest.fixture(autouse=True)
+def exact_totals(settings):
+    """Every request counts afresh (the totals cache has its own test)."""
+    settings.JOBS_DASHBOARD_TOTALS_TTL = 0
+
+
 @pytest.fixture
 def staff(django_user_model):
     """Staff with every job permission."""
@@ -493,3 +499,21 @@ def test_requeue_without_credits_says_why(staff_client, django_user_model, setti
     assert f"Job #{job.pk} was not requeued: Not enough credits" in html
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
+
+
+def test_finished_totals_are_reused_for_a_while(settings):
+    from django.core.cache import cache
+
+    settings.JOBS_DASHBOARD_TOTALS_TTL = 60
+    cache.delete(selectors.FINISHED_TOTALS_KEY)
+    finish(enqueue("noop", {}), Job.Status.SUCCEEDED)
+    assert selectors.dashboard_counts()["succeeded"] == 1
+    finish(enqueue("noop", {}), Job.Status.SUCCEEDED)
+    queued = enqueue("noop", {})
+    counts = selectors.dashboard_counts()
+    assert counts["succeeded"] == 1  # the cached total
+    assert counts["queued"] == 1  # live counts are always exact
+    cache.delete(selectors.FINISHED_TOTALS_KEY)
+    assert selectors.dashboard_counts()["succeeded"] == 2
+    assert selectors.job_counts_by_status() == selectors.dashboard_counts()
+    assert queued.status == Job.Status.QUEUED
