@@ -286,6 +286,7 @@ class JobAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("brief", "owner")
     list_per_page = 50
+    empty_value_display = "—"
     show_full_result_count = False
     ordering = ("-id",)
     actions = (requeue_jobs, run_jobs_now, cancel_jobs, raise_priority, rescue_stuck)
@@ -333,6 +334,14 @@ class JobAdmin(admin.ModelAdmin):
         ("Data", {"fields": ("payload_json", "result_json", "usage_json")}),
         ("Error", {"fields": ("error_text", "traceback_text")}),
     )
+
+    change_list_template = "admin/jobs/job/change_list.html"
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        """The list, with a banner when jobs are stuck (running past their lease)."""
+        stuck = Job.objects.stuck().count()
+        context = {"stuck_count": stuck, "showing_stuck": request.GET.get("stuck") == "yes"}
+        return super().changelist_view(request, extra_context={**context, **(extra_context or {})})
 
     # --- permissions -------------------------------------------------------------------
 

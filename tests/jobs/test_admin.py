@@ -478,3 +478,13 @@ def test_requeue_without_credits_is_reported(client, superuser, django_user_mode
     url = reverse("admin:jobs_job_object_action", args=[job.pk, "requeue"])
     response = client.post(url, follow=True)
     assert any("was not requeued: Not enough credits" in t for t in texts(response))
+
+
+def test_stuck_jobs_banner(client, superuser):
+    client.force_login(superuser)
+    assert "job-stuck-banner" not in client.get(CHANGELIST).content.decode()
+    running_job(lease_in=-5)
+    running_job(lease_in=-5, worker_id="w-2")
+    html = client.get(CHANGELIST).content.decode()
+    assert "2 jobs are stuck" in html and 'href="?stuck=yes"' in html
+    assert "job-stuck-banner" not in client.get(CHANGELIST, {"stuck": "yes"}).content.decode()
