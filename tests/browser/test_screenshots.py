@@ -133,7 +133,7 @@ def seed_brief_with_sop() -> SOP:
         media_type=Brief.MediaType.VIDEO,
     )
     now = timezone.now()
-    jobs = []
+    jobs: list[Job] = []
     for i, type_ in enumerate(["video_slim", "transcribe", "sop_extract"]):
         jobs.append(
             Job.objects.create(
