@@ -12,6 +12,25 @@
     box._timer = setTimeout(function () { box.hidden = true; }, 5000);
   }
 
+  function refreshAll() {
+    if (window.htmx) window.htmx.trigger(document.body, "jobs-changed");
+  }
+
+  // Pause or resume live updates; resuming (or coming back to the tab) refreshes at once.
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest("[data-toggle-live]");
+    if (!toggle) return;
+    window.jobsPaused = !window.jobsPaused;
+    toggle.textContent = window.jobsPaused ? "Resume updates" : "Pause updates";
+    toggle.setAttribute("aria-pressed", String(!!window.jobsPaused));
+    document.body.classList.toggle("paused", !!window.jobsPaused);
+    if (!window.jobsPaused) refreshAll();
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible" && !window.jobsPaused) refreshAll();
+  });
+
   document.addEventListener("click", function (event) {
     var close = event.target.closest("[data-close-detail]");
     if (!close) return;

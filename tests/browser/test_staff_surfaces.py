@@ -146,3 +146,18 @@ def test_dashboard_fits_a_phone(logged_in):
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"the page is {overflow}px wider than a phone screen"
+
+
+def test_pausing_stops_updates_until_resumed(logged_in):
+    page = logged_in
+    ready = page.locator('[data-count="ready"]')
+    expect(ready).to_have_text("0")
+    page.get_by_role("button", name="Pause updates").click()
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if "/test-worker/" in r.url else None)
+    enqueue("noop", {})
+    page.wait_for_timeout(3000)
+    assert polls == [], "a paused page kept polling"
+    expect(ready).to_have_text("0")
+    page.get_by_role("button", name="Resume updates").click()
+    expect(ready).to_have_text("1")

@@ -307,7 +307,7 @@ def test_detail_polls_while_live(staff_client):
     response = staff_client.get(reverse("jobs:job_detail", args=[job.pk]), **HTMX)
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'hx-trigger="every 1s"' in html and 'data-status="running"' in html
+    assert 'hx-trigger="every 1s [jobsLive()]"' in html and 'data-status="running"' in html
 
 
 def test_detail_stops_polling_once_finished(staff_client):
@@ -367,7 +367,7 @@ def test_requeue_from_the_panel_swaps_the_panel_and_polls_again(staff_client):
     url = reverse("jobs:job_requeue", args=[job.pk])
     html = staff_client.post(url, HTTP_HX_TARGET="job-detail", **HTMX).content.decode()
     assert html.lstrip().startswith('<aside id="job-detail"')
-    assert 'hx-trigger="every 1s"' in html
+    assert 'hx-trigger="every 1s [jobsLive()]"' in html
 
 
 def test_requeue_of_a_live_job_says_why_not(staff_client):
