@@ -176,8 +176,33 @@ class Job(models.Model):
             ),
             models.Index("lease_expires_at", name="job_lease_idx", condition=Q(status="running")),
             models.Index("status", "type", name="job_status_type_idx"),
-            models.Index("finished_at", name="job_finished_idx"),
             models.Index("created_at", name="job_created_idx"),
+            # The dashboard: queue depth, the pending list, the oldest waiting job, failures.
+            models.Index(
+                "queue",
+                "type",
+                "status",
+                name="job_live_queue_type_idx",
+                condition=Q(status__in=["queued", "running"]),
+            ),
+            models.Index(
+                F("priority").desc(),
+                "run_at",
+                "id",
+                name="job_pending_idx",
+                condition=Q(status="queued"),
+            ),
+            models.Index("run_at", name="job_waiting_idx", condition=Q(status="queued")),
+            models.Index("finished_at", "status", name="job_finished_status_idx"),
+            models.Index(
+                F("finished_at").desc(), name="job_failed_idx", condition=Q(status="failed")
+            ),
+        ]
+        permissions = [
+            ("requeue_job", "Can requeue failed or cancelled jobs and rescue stuck ones"),
+            ("run_job_now", "Can make a scheduled job run at once"),
+            ("cancel_job", "Can cancel jobs"),
+            ("prioritize_job", "Can raise the priority of queued jobs"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -380,6 +405,15 @@ class Job(models.Model):
             reason = f"Dependency #{self.pk} ({self.type}) did not succeed"
             for job in self.dependents.filter(status=Job.Status.CANCELLED, error=reason):
                 job.requeue(now=now)
+        return True
+
+    def raise_priority(self, *, by: int = 10) -> bool:
+        """A queued job moves ahead of the jobs ``by`` priority levels above it."""
+        if not Job.objects.filter(pk=self.pk, status=Job.Status.QUEUED).update(
+            priority=F("priority") + by
+        ):
+            return False
+        self.refresh_from_db(fields=["priority"])
         return True
 
     def run_now(self) -> bool:
