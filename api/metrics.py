@@ -24,6 +24,7 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.utils import floatToGoString
 
 from api import conf
 from api.auth import bearer_token
@@ -129,7 +130,10 @@ class JobsCollector:
             labels=["type"],
         )
         for type_, values in sorted(durations.items()):
-            buckets = [(_le(bound), sum(v <= bound for v in values)) for bound in DURATION_BUCKETS]
+            buckets = [
+                (floatToGoString(bound), sum(v <= bound for v in values))
+                for bound in DURATION_BUCKETS
+            ]
             buckets.append(("+Inf", len(values)))
             histogram.add_metric([type_], buckets, gsum_value=sum(values))
         yield histogram
@@ -176,10 +180,6 @@ class JobsCollector:
             gauge = GaugeMetricFamily(f"{PREFIX}_{name}", doc)
             gauge.add_metric([], value or 0)
             yield gauge
-
-
-def _le(bound: float) -> str:
-    return f"{bound:g}"
 
 
 def _allowed(request: HttpRequest) -> bool | None:
