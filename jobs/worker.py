@@ -62,13 +62,18 @@ class _JobThread(threading.Thread):
         self.busy = False
 
     def run(self) -> None:
-        while True:
-            job = self.inbox.get()
-            if job is None:
-                return
-            self.worker._execute(job)
-            if self.retired:
-                return
+        try:
+            while True:
+                job = self.inbox.get()
+                if job is None:
+                    return
+                self.worker._execute(job)
+                if self.retired:
+                    return
+        finally:
+            # A thread's connection is not closed when the thread ends: without this, every
+            # burst worker (runworker --burst, the cron endpoint) left one open per job thread.
+            connection.close()
 
 
 class Worker:
