@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class BriefsConfig(AppConfig):
     name = "briefs"
     verbose_name = "Briefs"
+
+    def ready(self) -> None:
+        from briefs import checks, handlers  # noqa: F401 - registers job types and checks

@@ -1,9 +1,44 @@
-"""What users ask for. A brief's status is derived from its jobs, never set by hand."""
+"""What users ask for, and what the AI steps make of it.
+
+A brief's status is derived from its jobs, never set by hand: ``draft`` with no jobs,
+``processing`` while any job is queued or running, ``failed`` when a job failed or was cancelled
+and none is live, ``completed`` when every job succeeded. Transcripts and SOPs keep a nullable
+link to the job that made them, so pruning old jobs never loses a result.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Case, Count, Q, Value, When
+
+
+class BriefQuerySet(models.QuerySet["Brief"]):
+    def with_status(self) -> BriefQuerySet:
+        """Annotate ``derived_status`` (one query for a whole list; ``Brief.status`` uses it).
+
+        Filter on it like a field: ``Brief.objects.with_status().filter(derived_status="failed")``.
+        """
+        live = ("queued", "running")
+        bad = ("failed", "cancelled")
+        return self.annotate(
+            _jobs_total=Count("jobs", distinct=True),
+            _jobs_live=Count("jobs", filter=Q(jobs__status__in=live), distinct=True),
+            _jobs_bad=Count("jobs", filter=Q(jobs__status__in=bad), distinct=True),
+        ).annotate(
+            derived_status=Case(
+                When(_jobs_total=0, then=Value(Brief.Status.DRAFT.value)),
+                When(_jobs_live__gt=0, then=Value(Brief.Status.PROCESSING.value)),
+                When(_jobs_bad__gt=0, then=Value(Brief.Status.FAILED.value)),
+                default=Value(Brief.Status.COMPLETED.value),
+                output_field=models.CharField(max_length=16),
+            )
+        )
+
+    def owned_by(self, user: Any) -> BriefQuerySet:
+        return self.filter(owner=user)
 
 
 class Brief(models.Model):
@@ -12,6 +47,12 @@ class Brief(models.Model):
         IMAGE = "image", "Image"
         AUDIO = "audio", "Audio"
         TEXT = "text", "Text"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PROCESSING = "processing", "Processing"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="briefs"
@@ -24,8 +65,128 @@ class Brief(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = BriefQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def status(self) -> str:
+        """draft / processing / failed / completed, from the brief's jobs."""
+        annotated = self.__dict__.get("derived_status")
+        if annotated is not None:
+            return annotated
+        return status_from_job_statuses(list(self.jobs.values_list("status", flat=True)))
+
+    def get_status_display(self) -> str:
+        return Brief.Status(self.status).label
+
+    @property
+    def failure_reason(self) -> str:
+        """Why the brief failed, from its first failed job ("" if nothing failed)."""
+        job = self.jobs.filter(status="failed").order_by("finished_at", "id").first()
+        if job is None:
+            job = self.jobs.filter(status="cancelled").order_by("finished_at", "id").first()
+        if job is None:
+            return ""
+        return f"{job.type} (job #{job.pk}): {job.error}"
+
+    @property
+    def video_assets(self) -> list[dict[str, Any]]:
+        return [a for a in self.assets if isinstance(a, dict) and a.get("kind") == "video"]
+
+
+def status_from_job_statuses(statuses: list[str]) -> str:
+    if not statuses:
+        return Brief.Status.DRAFT
+    if any(status in ("queued", "running") for status in statuses):
+        return Brief.Status.PROCESSING
+    if any(status in ("failed", "cancelled") for status in statuses):
+        return Brief.Status.FAILED
+    return Brief.Status.COMPLETED
+
+
+class Transcript(models.Model):
+    """One timestamped transcript of a video: what is said and what happens on screen.
+
+    ``segments`` is a list of ``{"start": s, "end": s, "kind": "speech" | "screen", "text": …}``
+    sorted by ``start`` (seconds from the start of the video).
+    """
+
+    job = models.ForeignKey(
+        "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="transcripts"
+    )
+    brief = models.ForeignKey(Brief, on_delete=models.CASCADE, related_name="transcripts")
+    segments = models.JSONField(default=list)
+    language = models.CharField(max_length=32, blank=True)
+    model = models.CharField(max_length=200, help_text="Models that made it, or 'offline'.")
+    prompt_version = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Transcript of {self.brief} ({len(self.segments)} segments)"
+
+    @property
+    def text(self) -> str:
+        """The transcript as readable lines: ``[00:03-00:05] (screen) …``."""
+        return "\n".join(format_segment(segment) for segment in self.segments)
+
+
+def format_segment(segment: dict[str, Any]) -> str:
+    def stamp(seconds: float) -> str:
+        total = int(seconds)
+        return f"{total // 60:02d}:{total % 60:02d}"
+
+    start = float(segment.get("start", 0))
+    end = float(segment.get("end", start))
+    return (
+        f"[{stamp(start)}-{stamp(end)}] ({segment.get('kind', 'speech')}) {segment.get('text', '')}"
+    )
+
+
+class SOP(models.Model):
+    """A standard operating procedure made from a transcript, for the brief's owner.
+
+    ``data`` follows ``briefs.schemas.SOP_SCHEMA``: title, purpose, and steps with actions,
+    tools and timestamps into the transcript.
+    """
+
+    job = models.ForeignKey(
+        "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="sops"
+    )
+    brief = models.ForeignKey(Brief, on_delete=models.CASCADE, related_name="sops")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sops"
+    )
+    transcript = models.ForeignKey(
+        Transcript, null=True, blank=True, on_delete=models.SET_NULL, related_name="sops"
+    )
+    data = models.JSONField()
+    model = models.CharField(max_length=200)
+    prompt_version = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "SOP"
+        verbose_name_plural = "SOPs"
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def title(self) -> str:
+        data = self.data if isinstance(self.data, dict) else {}
+        return str(data.get("title") or f"SOP #{self.pk}")
+
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        data = self.data if isinstance(self.data, dict) else {}
+        steps = data.get("steps")
+        return steps if isinstance(steps, list) else []

@@ -30,6 +30,26 @@ DEV_DEFAULTS = {
     "JOB_RETENTION_DAYS": (int, 7),
     "MAX_JOBS_PER_USER": (int, 10),
     "MEDIA_ROOT": (str, str(BASE_DIR / "var" / "media")),
+    "HTTPS": (bool, False),
+    "CREDITS_STARTING_BALANCE": (int, 100),
+    # OpenAI or any OpenAI-compatible server. No key: the offline provider (labelled results).
+    "OPENAI_API_KEY": (str, ""),
+    "OPENAI_BASE_URL": (str, ""),
+    "OPENAI_MODEL": (str, "gpt-5-mini"),
+    "OPENAI_VISION_MODEL": (str, "gpt-5-mini"),
+    "OPENAI_TRANSCRIBE_MODEL": (str, "whisper-1"),
+    "OPENAI_IMAGE_MODEL": (str, "gpt-image-1"),
+    "OPENAI_VIDEO_MODEL": (str, "sora-2"),
+    "OPENAI_TIMEOUT": (float, 120.0),
+    "OPENAI_MAX_RETRIES": (int, 4),
+    "OPENAI_VIDEO_POLL_INTERVAL": (float, 5.0),
+    "BRIEFS_MAX_FRAMES": (int, 120),
+    "BRIEFS_FRAMES_PER_REQUEST": (int, 20),
+    "BRIEFS_ASSET_MAX_BYTES": (int, 500 * 1024 * 1024),
+    "BRIEFS_ASSET_FETCH_TIMEOUT": (float, 30.0),
+    "BRIEFS_ALLOW_PRIVATE_URLS": (bool, False),
+    "FFMPEG_BINARY": (str, "ffmpeg"),
+    "FFPROBE_BINARY": (str, "ffprobe"),
 }
 
 env = environ.Env(**DEV_DEFAULTS)
@@ -127,6 +147,16 @@ MEDIA_ROOT = env("MEDIA_ROOT")
 
 LOGIN_URL = "admin:login"
 
+# Behind HTTPS in production: secure cookies, HSTS, redirects (see `manage.py check --deploy`).
+HTTPS = env("HTTPS")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = 31_536_000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
 # The job queue (see jobs/conf.py for what each one means).
 JOBS_LEASE_SECONDS = env("JOBS_LEASE_SECONDS")
 JOBS_DEFAULT_TIMEOUT = env("JOBS_DEFAULT_TIMEOUT")
@@ -145,6 +175,28 @@ TASKS = {"default": {"BACKEND": "jobs.backends.JobsBackend"}}
 WEBHOOK_SECRET = env.str("WEBHOOK_SECRET", default=None)
 METRICS_TOKEN = env.str("METRICS_TOKEN", default=None)
 MAX_JOBS_PER_USER = env("MAX_JOBS_PER_USER")
+
+# Credits (see jobs/credits.py).
+CREDITS_STARTING_BALANCE = env("CREDITS_STARTING_BALANCE")
+
+# The AI steps (see briefs/conf.py). The key is a secret: it has no default and is never logged.
+OPENAI_API_KEY = env("OPENAI_API_KEY")
+OPENAI_BASE_URL = env("OPENAI_BASE_URL")
+OPENAI_MODEL = env("OPENAI_MODEL")
+OPENAI_VISION_MODEL = env("OPENAI_VISION_MODEL")
+OPENAI_TRANSCRIBE_MODEL = env("OPENAI_TRANSCRIBE_MODEL")
+OPENAI_IMAGE_MODEL = env("OPENAI_IMAGE_MODEL")
+OPENAI_VIDEO_MODEL = env("OPENAI_VIDEO_MODEL")
+OPENAI_TIMEOUT = env("OPENAI_TIMEOUT")
+OPENAI_MAX_RETRIES = env("OPENAI_MAX_RETRIES")
+OPENAI_VIDEO_POLL_INTERVAL = env("OPENAI_VIDEO_POLL_INTERVAL")
+BRIEFS_MAX_FRAMES = env("BRIEFS_MAX_FRAMES")
+BRIEFS_FRAMES_PER_REQUEST = env("BRIEFS_FRAMES_PER_REQUEST")
+BRIEFS_ASSET_MAX_BYTES = env("BRIEFS_ASSET_MAX_BYTES")
+BRIEFS_ASSET_FETCH_TIMEOUT = env("BRIEFS_ASSET_FETCH_TIMEOUT")
+BRIEFS_ALLOW_PRIVATE_URLS = env("BRIEFS_ALLOW_PRIVATE_URLS")
+FFMPEG_BINARY = env("FFMPEG_BINARY")
+FFPROBE_BINARY = env("FFPROBE_BINARY")
 
 LOGGING = {
     "version": 1,

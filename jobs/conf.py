@@ -48,3 +48,8 @@ def handler_modules() -> list[str]:
 
 def retention_days() -> int:
     return int(getattr(settings, "JOB_RETENTION_DAYS", 7))
+
+
+def credits_starting_balance() -> int:
+    """Credits a user's account starts with when their first paid job is enqueued."""
+    return int(getattr(settings, "CREDITS_STARTING_BALANCE", 100))

@@ -31,3 +31,15 @@ class JobTimedOut(JobError):
 
 class JobLost(JobError):
     """Raised inside a handler whose job was taken back by another worker (lease expired)."""
+
+
+class InsufficientCredits(JobError):
+    """The owner cannot pay for the job: nothing was enqueued."""
+
+    def __init__(self, *, needed: int, balance: int, job_type: str) -> None:
+        super().__init__(
+            f"Not enough credits for {job_type!r}: it costs {needed}, the balance is {balance}."
+        )
+        self.needed = needed
+        self.balance = balance
+        self.job_type = job_type

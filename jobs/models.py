@@ -245,6 +245,7 @@ class Job(models.Model):
                 return False
             self.status, self.error, self.finished_at = Job.Status.CANCELLED, reason, now
             self._end_attempt(outcome=JobAttempt.Outcome.CANCELLED, error=reason, now=now)
+            self._refund_credits()
             self._cancel_dependents()
         return True
 
@@ -299,6 +300,7 @@ class Job(models.Model):
         for name, value in fields.items():
             setattr(self, name, value)
         if self.status == Job.Status.FAILED:
+            self._refund_credits()
             self._cancel_dependents()
 
     @staticmethod
@@ -306,6 +308,12 @@ class Job(models.Model):
         """Exponential backoff with full jitter between half and the whole step."""
         step = min(conf.retry_backoff_base() * 2 ** (attempt - 1), conf.retry_backoff_max())
         return timedelta(seconds=step * random.uniform(0.5, 1.0))  # noqa: S311
+
+    def _refund_credits(self) -> None:
+        """A job that will never succeed gives its owner's credits back (once)."""
+        from jobs import credits
+
+        credits.refund_job(self)
 
     def _cancel_dependents(self) -> None:
         """Jobs waiting on a job that will never succeed are cancelled, with the reason."""
@@ -323,6 +331,7 @@ class Job(models.Model):
                 status=Job.Status.CANCELLED, error=reason, finished_at=now
             ):
                 self.status, self.error, self.finished_at = Job.Status.CANCELLED, reason, now
+                self._refund_credits()
                 self._cancel_dependents()
                 return True
             if Job.objects.filter(pk=self.pk, status=Job.Status.RUNNING).update(
@@ -335,8 +344,13 @@ class Job(models.Model):
     def requeue(self, *, now: datetime | None = None) -> bool:
         """Put a failed or cancelled job back in the queue with a fresh attempt count.
 
-        Jobs that were cancelled because this one did not succeed come back with it.
+        Jobs that were cancelled because this one did not succeed come back with it. A job that
+        costs credits charges its owner again (its credits went back when it failed); without
+        enough credits this raises :class:`~jobs.exceptions.InsufficientCredits` and nothing
+        changes.
         """
+        from jobs import credits
+
         now = now or timezone.now()
         with transaction.atomic():
             if not Job.objects.filter(
@@ -355,6 +369,7 @@ class Job(models.Model):
             ):
                 return False
             self.refresh_from_db()
+            credits.charge_job(self)
             reason = f"Dependency #{self.pk} ({self.type}) did not succeed"
             for job in self.dependents.filter(status=Job.Status.CANCELLED, error=reason):
                 job.requeue(now=now)
@@ -434,3 +449,53 @@ class Worker(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+
+class CreditAccount(models.Model):
+    """A user's credit balance. Created on the first charge with ``CREDITS_STARTING_BALANCE``.
+
+    The balance only changes through :mod:`jobs.credits`, always together with a
+    :class:`CreditEntry`, so the ledger explains every credit.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credit_account"
+    )
+    balance = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="credit_balance_not_negative")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.balance} credits)"
+
+
+class CreditEntry(models.Model):
+    """One line of the ledger: a grant, a charge for a job, or a refund of one."""
+
+    class Kind(models.TextChoices):
+        GRANT = "grant", "Grant"
+        CHARGE = "charge", "Charge"
+        REFUND = "refund", "Refund"
+
+    account = models.ForeignKey(CreditAccount, on_delete=models.CASCADE, related_name="entries")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    delta = models.IntegerField(help_text="Credits added (positive) or taken (negative).")
+    balance_after = models.IntegerField()
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="credit_entries"
+    )
+    job_type = models.CharField(max_length=100, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "credit entries"
+        indexes = [models.Index("account", F("created_at").desc(), name="credit_entry_account_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.delta:+d} -> {self.balance_after}"

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from jobs import conf, registry
+from jobs import conf, credits, registry
 from jobs.exceptions import InvalidPayload
 from jobs.models import Job
 
@@ -37,7 +37,11 @@ def enqueue(
     max_attempts: int | None = None,
     timeout: float | None = None,
 ) -> Job:
-    """Add one job. With a ``unique_key`` that a queued or running job holds, return that job."""
+    """Add one job. With a ``unique_key`` that a queued or running job holds, return that job.
+
+    A job type with a ``cost`` charges ``owner`` in the same transaction; without enough credits
+    :class:`~jobs.exceptions.InsufficientCredits` is raised and nothing is enqueued.
+    """
     job = _build(
         type,
         payload,
@@ -64,6 +68,7 @@ def enqueue(
                 return Job.objects.live().get(unique_key=unique_key)
         else:
             job.save(force_insert=True)
+        credits.charge_jobs([job])
         if depends_on is not None and depends_on.status in (
             Job.Status.FAILED,
             Job.Status.CANCELLED,
@@ -81,6 +86,7 @@ def enqueue_many(type: str, payloads: Iterable[dict[str, Any]], **options: Any) 
     jobs = [_build(type, payload, **options) for payload in payloads]
     with transaction.atomic():
         created = Job.objects.bulk_create(jobs, batch_size=1000)
+        credits.charge_jobs(created)
         notify_queued({job.queue for job in created})
     return created
 

@@ -23,7 +23,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, connections
 from django.utils import timezone
 
 from jobs import conf, registry
@@ -62,18 +62,13 @@ class _JobThread(threading.Thread):
         self.busy = False
 
     def run(self) -> None:
-        try:
-            while True:
-                job = self.inbox.get()
-                if job is None:
-                    return
+        while True:
+            job = self.inbox.get()
+            if job is not None:
                 self.worker._execute(job)
-                if self.retired:
-                    return
-        finally:
-            # A thread's connection is not closed when the thread ends: without this, every
-            # burst worker (runworker --burst, the cron endpoint) left one open per job thread.
-            connection.close()
+            if job is None or self.retired:
+                connections.close_all()
+                return
 
 
 class Worker:
@@ -106,6 +101,9 @@ class Worker:
         self._stopping = threading.Event()
         self._force = False
         self._halt = threading.Event()
+        self._heartbeat_thread = threading.Thread(
+            target=self._heartbeat_loop, name="heartbeat", daemon=True
+        )
         self._threads: list[_JobThread] = []
         self._last_cancel_poll = 0.0
         self._health = (
@@ -119,8 +117,7 @@ class Worker:
         """Work until stopped, or with ``burst`` until nothing is ready. Returns the exit code."""
         self._register()
         previous = self._install_signals()
-        heartbeat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
-        heartbeat.start()
+        self._heartbeat_thread.start()
         if self._listener:
             self._listener.start()
         if self._health:
@@ -164,9 +161,9 @@ class Worker:
         while not self._stopping.is_set():
             self._wake.clear()
             close_old_connections()
-            claimed = self._fill_slots()
             self._enforce_timeouts()
             self._poll_cancellations()
+            claimed = self._fill_slots()
             if self._done(claimed):
                 return
             self._wake.wait(self._next_wait())
@@ -409,6 +406,7 @@ class Worker:
             leftover = list(self._active.values())
         for run in leftover:
             run.ctx.stop(JobContext.SHUTDOWN)
+            run.thread.retired = True
             if run.job.release():
                 logger.info(
                     "job=%s type=%s attempt=%s event=released (back in the queue)",
@@ -424,6 +422,10 @@ class Worker:
             self._listener.stop()
         if self._health:
             self._health.stop()
+        self._heartbeat_thread.join(timeout=5)
+        for thread in self._threads:
+            if not thread.retired:
+                thread.join(timeout=5)
         WorkerRow.objects.filter(pk=self.id).delete()
         logger.info(
             "worker=%s stopped processed=%s succeeded=%s failed=%s",
@@ -436,7 +438,7 @@ class Worker:
     def _install_signals(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():
             return {}
-        previous = {}
+        previous: dict[int, Any] = {}
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, self._on_signal)
         return previous

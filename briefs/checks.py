@@ -1,0 +1,35 @@
+"""System checks for the AI settings."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.checks import Error, Warning, register
+
+from briefs import conf
+
+
+@register()
+def check_ai_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning]:
+    messages: list[Error | Warning] = []
+    base_url = conf.openai_base_url()
+    if base_url and urlsplit(base_url).scheme not in ("http", "https"):
+        messages.append(
+            Error("OPENAI_BASE_URL must be an http(s) URL ending in /v1.", id="briefs.E001")
+        )
+    if conf.timeout() <= 0:
+        messages.append(Error("OPENAI_TIMEOUT must be more than 0 seconds.", id="briefs.E002"))
+    if conf.max_retries() < 0:
+        messages.append(Error("OPENAI_MAX_RETRIES cannot be negative.", id="briefs.E003"))
+    for name, binary in (("FFMPEG_BINARY", conf.ffmpeg()), ("FFPROBE_BINARY", conf.ffprobe())):
+        if shutil.which(binary) is None:
+            messages.append(
+                Warning(
+                    f"{name} ({binary!r}) was not found: the video steps will fail.",
+                    hint="Run scripts/install-system-deps.",
+                    id="briefs.W001",
+                )
+            )
+    return messages

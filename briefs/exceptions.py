@@ -1,0 +1,7 @@
+"""Errors of the briefs app."""
+
+from __future__ import annotations
+
+
+class BriefError(ValueError):
+    """A brief cannot do what was asked (start a pipeline, make an SOP); the message says why."""

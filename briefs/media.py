@@ -1,0 +1,371 @@
+"""Video, audio and image work with ffmpeg, and files through Django's storage API.
+
+ffmpeg runs as a child process that the job's context can stop: a cancelled or timed-out job
+kills its ffmpeg at the next check (every half second).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+from briefs import conf
+from jobs.exceptions import PermanentError
+
+if TYPE_CHECKING:
+    from jobs.context import JobContext
+
+SLIM_FPS = 1
+SLIM_HEIGHT = 720
+SLIM_CRF = 32
+
+
+class MediaError(PermanentError):
+    """A media file is missing, unreadable or not what it claims to be."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    duration: float
+    width: int
+    height: int
+    has_video: bool
+    has_audio: bool
+    format: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "duration": round(self.duration, 3),
+            "width": self.width,
+            "height": self.height,
+            "has_video": self.has_video,
+            "has_audio": self.has_audio,
+            "format": self.format,
+        }
+
+
+def run(args: list[str], *, ctx: JobContext | None, what: str, timeout: float = 3600) -> str:
+    """Run ffmpeg/ffprobe; stop it when the job stops; raise MediaError with its last words."""
+    with tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    out, _ = process.communicate(timeout=0.5)
+                    break
+                except subprocess.TimeoutExpired:
+                    if ctx is not None:
+                        ctx.check()
+                    if time.monotonic() > deadline:
+                        raise MediaError(f"{what} took longer than {timeout:g}s") from None
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        if process.returncode != 0:
+            err.seek(0)
+            tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
+            raise MediaError(f"{what} failed: {' / '.join(tail) or f'exit {process.returncode}'}")
+    return out.decode(errors="replace")
+
+
+def probe(path: Path, *, ctx: JobContext | None = None, name: str = "") -> Probe:
+    """What a media file holds, or MediaError saying it cannot be read."""
+    label = name or path.name
+    if not path.exists() or path.stat().st_size == 0:
+        raise MediaError(f"The file {label!r} is missing or empty.")
+    try:
+        out = run(
+            [
+                conf.ffprobe(),
+                "-v",
+                "error",
+                "-print_format",
+                "json",
+                "-show_format",
+                "-show_streams",
+                str(path),
+            ],
+            ctx=ctx,
+            what=f"Reading {label!r}",
+            timeout=120,
+        )
+    except MediaError as exc:
+        raise MediaError(f"{label!r} is not a media file ffmpeg can read ({exc}).") from None
+    info = json.loads(out or "{}")
+    streams = info.get("streams", [])
+    video = next(
+        (
+            s
+            for s in streams
+            if s.get("codec_type") == "video"
+            and not (s.get("disposition") or {}).get("attached_pic")
+        ),
+        None,
+    )
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    fmt = info.get("format", {})
+    duration = _float(fmt.get("duration")) or _float((video or audio or {}).get("duration"))
+    return Probe(
+        duration=duration,
+        width=int((video or {}).get("width") or 0),
+        height=int((video or {}).get("height") or 0),
+        has_video=video is not None,
+        has_audio=audio is not None,
+        format=str(fmt.get("format_name", "")),
+    )
+
+
+def probe_video(path: Path, *, ctx: JobContext | None = None, name: str = "") -> Probe:
+    info = probe(path, ctx=ctx, name=name)
+    if not info.has_video or info.duration <= 0:
+        raise MediaError(f"{name or path.name!r} has no video stream to work from.")
+    return info
+
+
+def make_slim(source: Path, target: Path, *, ctx: JobContext | None) -> None:
+    """The slim copy: 1 fps, at most 720 lines high, H.264 CRF 32; audio kept (AAC)."""
+    run(
+        [
+            conf.ffmpeg(),
+            "-nostdin",
+            "-y",
+            "-v",
+            "error",
+            "-i",
+            str(source),
+            "-vf",
+            f"fps={SLIM_FPS},scale=-2:'trunc(min({SLIM_HEIGHT},ih)/2)*2'",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            str(SLIM_CRF),
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+            "-movflags",
+            "+faststart",
+            str(target),
+        ],
+        ctx=ctx,
+        what="Making the slim copy",
+    )
+
+
+def extract_audio(source: Path, target: Path, *, ctx: JobContext | None) -> None:
+    """Mono 16 kHz MP3: small enough for speech-to-text upload limits."""
+    run(
+        [
+            conf.ffmpeg(),
+            "-nostdin",
+            "-y",
+            "-v",
+            "error",
+            "-i",
+            str(source),
+            "-vn",
+            "-ac",
+            "1",
+            "-ar",
+            "16000",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "48k",
+            str(target),
+        ],
+        ctx=ctx,
+        what="Extracting the audio",
+    )
+
+
+def extract_frames(
+    source: Path, directory: Path, *, ctx: JobContext | None, width: int = 768
+) -> list[tuple[float, Path]]:
+    """One JPEG per second of video: ``[(seconds, path), …]``."""
+    run(
+        [
+            conf.ffmpeg(),
+            "-nostdin",
+            "-y",
+            "-v",
+            "error",
+            "-i",
+            str(source),
+            "-vf",
+            f"fps=1,scale='min({width},iw)':-2",
+            "-q:v",
+            "5",
+            str(directory / "frame-%05d.jpg"),
+        ],
+        ctx=ctx,
+        what="Extracting frames",
+    )
+    frames = sorted(directory.glob("frame-*.jpg"))
+    return [(float(index), path) for index, path in enumerate(frames)]
+
+
+def sample(items: list, limit: int) -> list:  # type: ignore[type-arg]
+    """At most ``limit`` items, evenly spread, first and last included."""
+    if len(items) <= limit or limit <= 0:
+        return items
+    if limit == 1:
+        return items[:1]
+    step = (len(items) - 1) / (limit - 1)
+    return [items[round(i * step)] for i in range(limit)]
+
+
+def render_video(source: Path, target: Path, *, ctx: JobContext | None) -> None:
+    """The delivery copy: H.264 720p, 30 fps, AAC, ready to stream."""
+    run(
+        [
+            conf.ffmpeg(),
+            "-nostdin",
+            "-y",
+            "-v",
+            "error",
+            "-i",
+            str(source),
+            "-vf",
+            "scale=-2:720,fps=30",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "23",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-movflags",
+            "+faststart",
+            str(target),
+        ],
+        ctx=ctx,
+        what="Rendering the video",
+    )
+
+
+def synth_video(
+    target: Path, *, seed: str, seconds: int, size: str, ctx: JobContext | None
+) -> None:
+    """A deterministic test-pattern clip with a tone (the offline provider's 'generated'
+    video; also what the tests use)."""
+    width, height = size.split("x")
+    frequency = 300 + int(hashlib.sha256(seed.encode()).hexdigest()[:4], 16) % 600
+    run(
+        [
+            conf.ffmpeg(),
+            "-nostdin",
+            "-y",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc=size={width}x{height}:rate=10:duration={seconds}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency={frequency}:duration={seconds}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(target),
+        ],
+        ctx=ctx,
+        what="Making a video",
+    )
+
+
+def synth_image(target: Path, *, seed: str, size: str, ctx: JobContext | None) -> None:
+    """A deterministic gradient PNG coloured by ``seed`` (the offline provider's image)."""
+    digest = hashlib.sha256(seed.encode()).hexdigest()
+    run(
+        [
+            conf.ffmpeg(),
+            "-nostdin",
+            "-y",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"gradients=size={size}:c0=0x{digest[:6]}:c1=0x{digest[6:12]}"
+            f":seed={int(digest[12:18], 16)}",
+            "-frames:v",
+            "1",
+            str(target),
+        ],
+        ctx=ctx,
+        what="Making an image",
+    )
+
+
+# --- storage -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def local_file(name: str) -> Iterator[Path]:
+    """A local path for a stored file: the file itself on local storage, else a temp copy."""
+    if not default_storage.exists(name):
+        raise MediaError(f"The stored file {name!r} does not exist (was it deleted?).")
+    try:
+        local: Path | None = Path(default_storage.path(name))
+    except NotImplementedError:
+        local = None
+    if local is not None:
+        yield local
+        return
+    suffix = PurePosixPath(name).suffix
+    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+        with default_storage.open(name, "rb") as stored:
+            shutil.copyfileobj(stored, tmp)
+        tmp.flush()
+        yield Path(tmp.name)
+
+
+def store(path: Path, name: str, *, replace: bool = True) -> str:
+    """Save a local file through the storage API under ``name``; returns the stored name."""
+    if replace and default_storage.exists(name):
+        default_storage.delete(name)
+    with path.open("rb") as handle:
+        return default_storage.save(name, File(handle, name=PurePosixPath(name).name))
+
+
+def slim_name(raw_name: str) -> str:
+    """The slim copy is stored beside the raw one: ``…/demo.mp4`` → ``…/demo.slim.mp4``."""
+    path = PurePosixPath(raw_name)
+    return str(path.with_name(f"{path.stem}.slim.mp4"))
+
+
+def _float(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0

@@ -1,0 +1,227 @@
+"""Cross-model work on briefs: create one, store its uploads, start its jobs.
+
+Creating a brief never creates jobs; starting them is an explicit act (:func:`brief_start`,
+:func:`brief_start_sop`), done in one transaction: either every job of the pipeline exists and
+its credits are taken, or nothing does.
+
+Assets are a list of dicts, each either an uploaded file stored through Django's storage API or
+a URL the ``asset_prep`` step fetches::
+
+    {"kind": "video", "file": "briefs/uploads/7/3f…/demo.mp4", "name": "demo.mp4"}
+    {"kind": "image", "url": "https://example.com/photo.jpg"}
+
+``kind`` is one of video, image, audio, text.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils.text import get_valid_filename
+
+from briefs.exceptions import BriefError
+from briefs.models import Brief
+from jobs.models import Job
+from jobs.services import enqueue
+
+ASSET_KINDS = ("video", "image", "audio", "text")
+MAX_ASSETS = 20
+
+#: The steps of each media type's pipeline, in order; each depends on the one before.
+PIPELINES: dict[str, list[str]] = {
+    Brief.MediaType.VIDEO: ["analysis", "asset_prep", "video_generation", "render"],
+    Brief.MediaType.IMAGE: ["analysis", "asset_prep", "image_processing", "render"],
+    Brief.MediaType.AUDIO: ["analysis", "asset_prep", "render"],
+    Brief.MediaType.TEXT: ["analysis", "text_analysis", "render"],
+}
+SOP_STEPS = ["video_slim", "transcribe", "sop_extract"]
+
+
+def brief_create(
+    *,
+    owner: Any,
+    title: str,
+    query: str,
+    media_type: str,
+    description: str = "",
+    assets: list[Any] | None = None,
+) -> Brief:
+    """Validate and save a brief (no jobs). Raises ``ValidationError`` keyed by field."""
+    errors: dict[str, str] = {}
+    title = (title or "").strip()
+    query = (query or "").strip()
+    if not title:
+        errors["title"] = "Give the brief a title."
+    elif len(title) > 200:
+        errors["title"] = f"The title is {len(title)} characters; the limit is 200."
+    if not query:
+        errors["query"] = "Say what you want made (the query is empty)."
+    if media_type not in Brief.MediaType.values:
+        errors["media_type"] = (
+            f"Unknown media type {media_type!r}. "
+            f"Choose one of: {', '.join(Brief.MediaType.values)}."
+        )
+    try:
+        cleaned_assets = clean_assets(assets or [])
+    except ValidationError as exc:
+        errors["assets"] = " ".join(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    brief = Brief(
+        owner=owner,
+        title=title,
+        query=query,
+        media_type=media_type,
+        description=(description or "").strip(),
+        assets=cleaned_assets,
+    )
+    brief.save()
+    return brief
+
+
+def clean_assets(assets: Any) -> list[dict[str, Any]]:
+    """Check a list of assets; returns them normalised or raises ``ValidationError``."""
+    if not isinstance(assets, list):
+        raise ValidationError("Assets must be a list.")
+    if len(assets) > MAX_ASSETS:
+        raise ValidationError(f"A brief takes at most {MAX_ASSETS} assets, not {len(assets)}.")
+    cleaned = []
+    for index, asset in enumerate(assets, start=1):
+        if isinstance(asset, str):
+            asset = {"url": asset}
+        if not isinstance(asset, dict):
+            raise ValidationError(f"Asset {index} must be an object with a 'file' or a 'url'.")
+        kind = asset.get("kind") or _kind_from_name(asset.get("file") or asset.get("url") or "")
+        if kind not in ASSET_KINDS:
+            raise ValidationError(
+                f"Asset {index}: unknown kind {kind!r}; use one of {', '.join(ASSET_KINDS)}."
+            )
+        has_file, has_url = bool(asset.get("file")), bool(asset.get("url"))
+        if has_file == has_url:
+            raise ValidationError(f"Asset {index} needs exactly one of 'file' or 'url'.")
+        item: dict[str, Any] = {"kind": kind}
+        if has_url:
+            url = str(asset["url"]).strip()
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValidationError(f"Asset {index}: only http(s) URLs can be fetched ({url!r}).")
+            item["url"] = url
+            item["name"] = str(asset.get("name") or PurePosixPath(parts.path).name or "asset")
+        else:
+            name = str(asset["file"])
+            if not default_storage.exists(name):
+                raise ValidationError(f"Asset {index}: no uploaded file named {name!r}.")
+            item["file"] = name
+            item["name"] = str(asset.get("name") or PurePosixPath(name).name)
+        cleaned.append(item)
+    return cleaned
+
+
+def asset_store_upload(*, owner: Any, file: Any, kind: str | None = None) -> dict[str, Any]:
+    """Store an uploaded file through Django's storage API; returns the asset dict to put in
+    ``assets`` of :func:`brief_create`."""
+    original = get_valid_filename(PurePosixPath(getattr(file, "name", "") or "upload").name)
+    kind = kind or _kind_from_name(original)
+    if kind not in ASSET_KINDS:
+        raise ValidationError(
+            f"Cannot tell what kind of file {original!r} is; say kind= one of {ASSET_KINDS}."
+        )
+    owner_part = getattr(owner, "pk", None) or "anonymous"
+    name = f"briefs/uploads/{owner_part}/{uuid.uuid4().hex}/{original}"
+    stored = default_storage.save(name, file if isinstance(file, File) else File(file))
+    return {"kind": kind, "file": stored, "name": original}
+
+
+def brief_start(*, brief: Brief, use_pipeline: bool = False, storyboard: bool = False) -> list[Job]:
+    """Create the brief's jobs in one transaction and return them in order.
+
+    Without the pipeline: ``analysis`` (then ``storyboard`` if asked). With it, the media type's
+    steps from :data:`PIPELINES`, with ``storyboard`` after ``analysis`` if asked. Each job
+    depends on the one before. Raises :class:`BriefError` (nothing created) if the brief is
+    already processing or its media type has no pipeline, and
+    :class:`~jobs.exceptions.InsufficientCredits` if the owner cannot pay for every step.
+    """
+    if use_pipeline:
+        if brief.media_type not in PIPELINES:
+            raise BriefError(
+                f"Brief #{brief.pk} has the unknown media type {brief.media_type!r}; "
+                f"pipelines exist for {', '.join(PIPELINES)}."
+            )
+        steps = list(PIPELINES[brief.media_type])
+    else:
+        steps = ["analysis"]
+    if storyboard:
+        steps.insert(1, "storyboard")
+    return _start_chain(brief, steps, {})
+
+
+def brief_start_sop(*, brief: Brief) -> list[Job]:
+    """video_slim → transcribe → sop_extract for a video brief with an uploaded video."""
+    if brief.media_type != Brief.MediaType.VIDEO:
+        raise BriefError(
+            f"An SOP is made from a video; brief #{brief.pk} is a {brief.media_type} brief."
+        )
+    index = first_uploaded_video(brief)
+    if index is None:
+        raise BriefError(
+            f"Brief #{brief.pk} has no uploaded video. Upload one (an asset with kind 'video' "
+            "and a 'file') before making an SOP."
+        )
+    return _start_chain(brief, SOP_STEPS, {"asset_index": index})
+
+
+def first_uploaded_video(brief: Brief) -> int | None:
+    for index, asset in enumerate(brief.assets or []):
+        if isinstance(asset, dict) and asset.get("kind") == "video" and asset.get("file"):
+            return index
+    return None
+
+
+def _start_chain(brief: Brief, steps: list[str], extra: dict[str, Any]) -> list[Job]:
+    jobs: list[Job] = []
+    with transaction.atomic():
+        locked = Brief.objects.select_for_update().get(pk=brief.pk)
+        if locked.jobs.filter(status__in=Job.LIVE_STATUSES).exists():
+            raise BriefError(
+                f"Brief #{brief.pk} is already processing; wait for its jobs or cancel them."
+            )
+        previous = None
+        for step in steps:
+            previous = enqueue(
+                step,
+                {"brief_id": brief.pk, **extra},
+                owner=brief.owner,
+                brief=brief,
+                depends_on=previous,
+            )
+            jobs.append(previous)
+    return jobs
+
+
+def _kind_from_name(name: str) -> str | None:
+    suffix = PurePosixPath(urlsplit(name).path).suffix.lower()
+    return {
+        ".mp4": "video",
+        ".mov": "video",
+        ".webm": "video",
+        ".mkv": "video",
+        ".avi": "video",
+        ".png": "image",
+        ".jpg": "image",
+        ".jpeg": "image",
+        ".gif": "image",
+        ".webp": "image",
+        ".mp3": "audio",
+        ".wav": "audio",
+        ".m4a": "audio",
+        ".ogg": "audio",
+        ".txt": "text",
+        ".md": "text",
+    }.get(suffix)

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files import File
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Stored files go to a fresh directory per test."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return Path(settings.MEDIA_ROOT)
+
+
+@pytest.fixture(autouse=True)
+def offline_by_default(settings):
+    """No key unless a test (or the fake_openai fixture) sets one: the offline provider."""
+    settings.OPENAI_API_KEY = ""
+    settings.OPENAI_BASE_URL = ""
+
+
+@pytest.fixture
+def user(db):
+    return get_user_model().objects.create_user("ada", password="pw-for-tests-only")
+
+
+@pytest.fixture
+def other_user(db):
+    return get_user_model().objects.create_user("grace", password="pw-for-tests-only")
+
+
+def make_video(path: Path, *, seconds: int = 3, audio: bool = True, size: str = "640x360") -> Path:
+    """A few seconds of real video: ffmpeg's test pattern, with a sine tone."""
+    args = ["ffmpeg", "-nostdin", "-y", "-v", "error", "-f", "lavfi", "-i"]
+    args.append(f"testsrc=size={size}:rate=25:duration={seconds}")
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "aac"]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-shortest"]
+    subprocess.run([*args, str(path)], check=True)
+    return path
+
+
+@pytest.fixture
+def video_file(tmp_path) -> Path:
+    return make_video(tmp_path / "demo.mp4")
+
+
+@pytest.fixture
+def uploaded_video(user, video_file):
+    from briefs.services import asset_store_upload
+
+    with video_file.open("rb") as handle:
+        return asset_store_upload(owner=user, file=File(handle, name="demo.mp4"))
