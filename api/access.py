@@ -3,9 +3,12 @@ may not see answers 404 exactly like one that does not exist."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import QuerySet
 
 from api import conf
@@ -47,21 +50,29 @@ def require_staff(user: Any, action: str) -> None:
         raise ApiError(403, "forbidden", f"Only staff may {action}.")
 
 
-def ensure_job_capacity(user: Any, *, adding: int = 1) -> None:
-    """Refuse (429) when ``user`` would have more than ``MAX_JOBS_PER_USER`` jobs waiting or
-    running. Call inside the transaction that enqueues: the user's row is locked so that two
-    concurrent requests of one user cannot both pass the check (on SQLite every write
-    transaction is serialised already)."""
+@contextmanager
+def job_limit(user: Any) -> Iterator[None]:
+    """Enqueue inside this block: afterwards, if ``user`` has more than ``MAX_JOBS_PER_USER``
+    jobs waiting or running because of it, answer 429 and roll everything back.
+
+    The user's row is locked first, so two requests of one user cannot both slip under the
+    limit (on SQLite every write transaction is serialised already). Staff have no limit."""
     limit = conf.max_jobs_per_user()
-    if not limit or is_staff(user) or adding <= 0:
-        return
-    list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
-    live = Job.objects.live().filter(owner=user).count()
-    if live + adding > limit:
-        raise ApiError(
-            429,
-            "too_many_jobs",
-            f"You have {live} job(s) waiting or running and this needs {adding} more; the limit "
-            f"is {limit} (MAX_JOBS_PER_USER). Wait for some to finish, or cancel some.",
-            headers={"Retry-After": "30"},
-        )
+    with transaction.atomic():
+        if not limit or is_staff(user):
+            yield
+            return
+        list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
+        live = Job.objects.live().filter(owner=user)
+        before = live.count()
+        yield
+        after = live.count()
+        if after > limit and after > before:
+            raise ApiError(
+                429,
+                "too_many_jobs",
+                f"You have {before} job(s) waiting or running and this needs {after - before} "
+                f"more; the limit is {limit} (MAX_JOBS_PER_USER). Wait for some to finish, or "
+                "cancel some.",
+                headers={"Retry-After": "30"},
+            )

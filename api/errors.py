@@ -12,11 +12,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from jobs.exceptions import InvalidPayload, JobError, UnknownJobType
+from briefs.exceptions import BriefError
+from jobs.exceptions import InsufficientCredits, InvalidPayload, JobError, UnknownJobType
 
 logger = logging.getLogger("api")
 
@@ -142,6 +145,33 @@ def install(api: NinjaAPI) -> None:
     def invalid_payload(request: HttpRequest, exc: InvalidPayload) -> HttpResponse:
         fields = [{"field": "payload", "location": "body", "message": str(exc)}]
         return respond(request, 422, _body("invalid_payload", str(exc), fields))
+
+    @api.exception_handler(InsufficientCredits)
+    def insufficient_credits(request: HttpRequest, exc: InsufficientCredits) -> HttpResponse:
+        return respond(request, 402, _body("insufficient_credits", f"{exc} Nothing was started."))
+
+    @api.exception_handler(BriefError)
+    def brief_error(request: HttpRequest, exc: BriefError) -> HttpResponse:
+        return respond(request, 409, _body("brief_conflict", str(exc)))
+
+    @api.exception_handler(DjangoValidationError)
+    def model_validation(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+        if hasattr(exc, "error_dict"):
+            fields = [
+                {"field": name, "location": "body", "message": " ".join(messages)}
+                for name, messages in exc.message_dict.items()
+            ]
+        else:
+            fields = []
+        message = "; ".join(f"{f['field']}: {f['message']}" for f in fields) or " ".join(
+            exc.messages
+        )
+        return respond(request, 422, _body("invalid_request", message, fields))
+
+    @api.exception_handler(SuspiciousOperation)
+    def suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+        logger.warning("Refused a suspicious request to %s", request.path)
+        return respond(request, 400, _body("bad_request", "The request was refused as unsafe."))
 
     @api.exception_handler(JobError)
     def job_error(request: HttpRequest, exc: JobError) -> HttpResponse:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal
 
-from django.db import transaction
 from django.db.models import Count
 from django.http import HttpRequest
 from django.utils import timezone
@@ -14,7 +13,7 @@ from ninja.responses import Status
 
 from api import access
 from api.errors import COMMON_ERRORS, ApiError, ErrorOut
-from api.schemas import Id, JobListOut, JobOut, JobStartIn, JobStartOut, TypeName
+from api.schemas import MAX_ID, Id, JobListOut, JobOut, JobStartIn, JobStartOut, TypeName
 from briefs.models import Brief
 from jobs import registry, services
 from jobs.exceptions import UnknownJobType
@@ -133,7 +132,14 @@ def get_job(request: HttpRequest, job_id: Id) -> Any:
 
 @router.post(
     "/{type}/start",
-    response={202: JobStartOut, **COMMON_ERRORS, 404: ErrorOut, 409: ErrorOut, 429: ErrorOut},
+    response={
+        202: JobStartOut,
+        **COMMON_ERRORS,
+        402: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        429: ErrorOut,
+    },
 )
 def start_job(request: HttpRequest, type: str, data: JobStartIn) -> Any:
     """Enqueue a job of any registered type. The payload is validated by the type before
@@ -148,8 +154,8 @@ def start_job(request: HttpRequest, type: str, data: JobStartIn) -> Any:
         raise ApiError(403, "forbidden", "Only staff may set a priority.", field="priority")
     if data.queue is not None and not access.is_staff(user):
         raise ApiError(403, "forbidden", "Only staff may choose a queue.", field="queue")
-    with transaction.atomic():
-        access.ensure_job_capacity(user)
+    brief = _payload_brief(user, data.payload)
+    with access.job_limit(user):
         job = services.enqueue(
             type,
             data.payload,
@@ -158,6 +164,7 @@ def start_job(request: HttpRequest, type: str, data: JobStartIn) -> Any:
             delay=timedelta(seconds=data.delay) if data.delay else None,
             unique_key=data.unique_key,
             owner=user,
+            brief=brief,
         )
     if job.owner_id != user.pk and not access.is_staff(user):
         # The unique key is held by someone else's job: never show it.
@@ -176,6 +183,21 @@ def start_job(request: HttpRequest, type: str, data: JobStartIn) -> Any:
             "poll_after": poll_after(job),
         },
     )
+
+
+def _payload_brief(user: Any, payload: dict[str, Any]) -> Brief | None:
+    """A payload naming a brief must name one the caller may see; the job is then the brief's."""
+    if "brief_id" not in payload:
+        return None
+    brief_id = payload["brief_id"]
+    if isinstance(brief_id, bool) or not isinstance(brief_id, int) or not 1 <= brief_id <= MAX_ID:
+        raise ApiError(
+            422,
+            "invalid_payload",
+            f"brief_id must be the id of one of your briefs, not {str(brief_id)[:50]!r}.",
+            field="payload.brief_id",
+        )
+    return access.get_visible(Brief.objects.all(), user, brief_id, what="Brief")
 
 
 @router.post(

@@ -84,3 +84,116 @@ class JobStartOut(Schema):
     status: str
     status_url: str
     poll_after: float | None
+
+
+# --- briefs, transcripts, SOPs -------------------------------------------------------------
+
+Title = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(no_nul)]
+LongText = Annotated[str, Field(max_length=20_000), AfterValidator(no_nul)]
+
+
+AssetText = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(no_nul)]
+
+
+class AssetIn(Schema):
+    """An asset: a URL to fetch, or a file uploaded with ``POST /api/uploads``."""
+
+    url: AssetText | None = None
+    file: AssetText | None = Field(None, description="The 'file' that POST /api/uploads answered")
+    kind: Literal["video", "image", "audio", "text"] | None = Field(
+        None, description="Guessed from the file name when not given"
+    )
+    name: AssetText | None = None
+
+
+class BriefIn(Schema):
+    title: Title
+    query: LongText = Field(description="What the user wants made")
+    media_type: Literal["video", "image", "audio", "text"]
+    description: LongText = ""
+    assets: list[AssetIn | AssetText] = Field(
+        default_factory=list, max_length=20, description="URLs or uploaded files"
+    )
+    use_pipeline: bool = Field(
+        False, description="Start the media type's whole pipeline at once (implies start)"
+    )
+    start: bool | None = Field(
+        None,
+        description="Start the brief's jobs at once (default: the value of use_pipeline); "
+        "without the pipeline that is the analysis step",
+    )
+    storyboard: bool = Field(False, description="Add a storyboard step after the analysis")
+
+
+class BriefIntegrateIn(Schema):
+    brief_id: Id
+    use_pipeline: bool = False
+    storyboard: bool = False
+
+
+class TranscriptOut(Schema):
+    id: int
+    brief_id: int
+    job_id: int | None
+    language: str
+    model: str
+    prompt_version: str
+    created_at: datetime
+    segments: list[dict[str, Any]]
+    text: str
+
+
+class SOPOut(Schema):
+    id: int
+    brief_id: int
+    job_id: int | None
+    transcript_id: int | None
+    title: str
+    data: dict[str, Any]
+    model: str
+    prompt_version: str
+    created_at: datetime
+
+
+class BriefOut(Schema):
+    id: int
+    title: str
+    description: str
+    query: str
+    media_type: str
+    assets: list[Any]
+    status: Literal["draft", "processing", "completed", "failed"]
+    failure_reason: str
+    created_at: datetime
+    updated_at: datetime
+    status_url: str
+    jobs: list[JobOut]
+    transcript: TranscriptOut | None = Field(description="The newest transcript, if any")
+    sop: SOPOut | None = Field(description="The newest SOP, if any")
+
+
+class BriefSummaryOut(Schema):
+    id: int
+    title: str
+    media_type: str
+    status: str
+    created_at: datetime
+    status_url: str
+
+
+class BriefListOut(Schema):
+    count: int
+    briefs: list[BriefSummaryOut]
+
+
+class UploadOut(Schema):
+    kind: str
+    file: str
+    name: str
+
+
+class BriefStartOut(Schema):
+    brief_id: int
+    status: str
+    status_url: str
+    jobs: list[JobStartOut]

@@ -65,3 +65,11 @@ def as_staff(staff) -> ApiClient:
 @pytest.fixture
 def anonymous() -> ApiClient:
     return ApiClient()
+
+
+@pytest.fixture(autouse=True)
+def offline_media(settings, tmp_path):
+    """Uploads go to a temporary folder; without an OpenAI key the briefs use the offline
+    provider."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.OPENAI_API_KEY = ""
