@@ -33,7 +33,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             return "revoked"
         return "active" if token.is_active else "expired"
 
-    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> Any:
         if obj is None:
             return ["user", "name", "expires_at"]
         return ["user", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
@@ -48,7 +48,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             raw = new_raw_token()
             obj.prefix = raw[:12]
             obj.key_hash = hash_token(raw)
-            obj._raw_token = raw  # type: ignore[attr-defined] - shown once by response_add
+            obj._raw_token = raw  # type: ignore[attr-defined]  # shown once by response_add
         super().save_model(request, obj, form, change)
 
     def response_add(

@@ -110,7 +110,7 @@ def run_ready_jobs(*, max_jobs: int, queues: list[str]) -> Worker:
 )
 def process_jobs(request: HttpRequest, data: Body[ProcessJobsIn | None] = None) -> Any:
     """Run up to `maxJobs` ready jobs inside this request, then report what happened."""
-    options = data or ProcessJobsIn()
+    options = data or ProcessJobsIn.model_validate({})
     max_jobs = min(options.maxJobs, conf.cron_max_jobs())
     worker = run_ready_jobs(max_jobs=max_jobs, queues=list(options.queues))
     remaining = Job.objects.ready(queues=options.queues or None).count()

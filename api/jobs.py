@@ -11,7 +11,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from api import access
+from api import access, health
 from api.errors import COMMON_ERRORS, ApiError, ErrorOut
 from api.schemas import MAX_ID, Id, JobListOut, JobOut, JobStartIn, JobStartOut, TypeName
 from briefs.models import Brief
@@ -124,10 +124,25 @@ def list_jobs(request: HttpRequest, params: Query[JobListParams]) -> Any:
     return {"action": params.action, "count": len(rows), "jobs": rows, "stats": None}
 
 
+@router.get("/health", auth=None, include_in_schema=False)
+def health_alias(request: HttpRequest) -> Any:
+    """The earlier system's name of ``GET /api/health``."""
+    return health.health(request)
+
+
 @router.get("/{job_id}", response={200: JobOut, **COMMON_ERRORS, 404: ErrorOut})
 def get_job(request: HttpRequest, job_id: Id) -> Any:
     """A job's status, progress, current step, result or error, and when to ask again."""
     return job_out(access.get_job(request.auth, job_id))  # type: ignore[attr-defined]
+
+
+@router.get("/{type}/status/{job_id}", response={200: JobOut, **COMMON_ERRORS, 404: ErrorOut})
+def get_job_of_type(request: HttpRequest, type: TypeName, job_id: Id) -> Any:
+    """The earlier system's status URL: like `GET /api/jobs/{job_id}`, for a job of `type`."""
+    job = access.get_job(request.auth, job_id)  # type: ignore[attr-defined]
+    if job.type != type:
+        raise ApiError(404, "not_found", f"Job #{job_id} not found.")
+    return job_out(job)
 
 
 @router.post(

@@ -76,10 +76,10 @@ class JobsCollector:
             labels=["queue"],
         )
         queued = Job.objects.filter(status=Job.Status.QUEUED).order_by()
-        for row in queued.filter(run_at__lte=now).values("queue").annotate(n=Count("id")):
-            depth.add_metric([row["queue"]], row["n"])
-        for row in queued.filter(run_at__gt=now).values("queue").annotate(n=Count("id")):
-            scheduled.add_metric([row["queue"]], row["n"])
+        for due in queued.filter(run_at__lte=now).values("queue").annotate(n=Count("id")):
+            depth.add_metric([due["queue"]], due["n"])
+        for later in queued.filter(run_at__gt=now).values("queue").annotate(n=Count("id")):
+            scheduled.add_metric([later["queue"]], later["n"])
         yield depth
         yield scheduled
 
@@ -122,7 +122,8 @@ class JobsCollector:
             .values_list("type", "started_at", "finished_at")[:DURATION_SAMPLE]
         )
         for type_, started, ended in sample:
-            durations[type_].append(max(0.0, (ended - started).total_seconds()))
+            if started is not None and ended is not None:
+                durations[type_].append(max(0.0, (ended - started).total_seconds()))
         histogram = GaugeHistogramMetricFamily(
             f"{PREFIX}_recent_job_duration_seconds",
             f"Run time of the last attempt of jobs finished in the last hour (newest "
@@ -158,14 +159,14 @@ class JobsCollector:
             "Queued jobs that failed before and wait for another attempt, by type.",
             labels=["type"],
         )
-        rows = (
+        awaiting = (
             Job.objects.filter(status=Job.Status.QUEUED, attempts__gt=0)
             .order_by()
             .values("type")
             .annotate(n=Count("id"))
         )
-        for row in rows:
-            waiting.add_metric([row["type"]], row["n"])
+        for pending in awaiting:
+            waiting.add_metric([pending["type"]], pending["n"])
         yield waiting
 
     def _workers(self, now: Any) -> Iterator[Metric]:

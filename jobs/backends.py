@@ -145,7 +145,7 @@ def task_result(job: Job, task: Task, *, attempts: list[JobAttempt] | None = Non
         run_after=run_after,
         backend=payload.get("backend") or task.backend,
     )
-    result = TaskResult(
+    result: TaskResult = TaskResult(
         task=task,
         id=str(job.pk),
         status=STATUS_MAP[Job.Status(job.status)],

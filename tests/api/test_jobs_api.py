@@ -214,3 +214,11 @@ def test_unknown_api_path_is_json_404(as_alice):
 
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+def test_the_earlier_systems_urls_still_answer(as_alice, alice, client):
+    job = services.enqueue("noop", {}, owner=alice)
+
+    assert as_alice.get(f"/api/jobs/noop/status/{job.pk}").json()["id"] == job.pk
+    assert as_alice.get(f"/api/jobs/sleep/status/{job.pk}").status_code == 404
+    assert client.get("/api/jobs/health").json()["status"] in ("healthy", "degraded")
