@@ -8,7 +8,7 @@ from typing import Any, Literal
 from django.db.models import Count
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Body, Field, Query, Router, Schema
 from ninja.responses import Status
 
 from api import access, health
@@ -156,10 +156,11 @@ def get_job_of_type(request: HttpRequest, type: TypeName, job_id: Id) -> Any:
         429: ErrorOut,
     },
 )
-def start_job(request: HttpRequest, type: str, data: JobStartIn) -> Any:
+def start_job(request: HttpRequest, type: str, data: Body[JobStartIn | None] = None) -> Any:
     """Enqueue a job of any registered type. The payload is validated by the type before
     anything is written; the answer says where to poll."""
     user = request.auth  # type: ignore[attr-defined]
+    data = data or JobStartIn.model_validate({})
     if type in INTERNAL_TYPES:
         raise UnknownJobType(
             type, [name for name in registry.names() if name not in INTERNAL_TYPES]

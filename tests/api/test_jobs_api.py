@@ -222,3 +222,10 @@ def test_the_earlier_systems_urls_still_answer(as_alice, alice, client):
     assert as_alice.get(f"/api/jobs/noop/status/{job.pk}").json()["id"] == job.pk
     assert as_alice.get(f"/api/jobs/sleep/status/{job.pk}").status_code == 404
     assert client.get("/api/jobs/health").json()["status"] in ("healthy", "degraded")
+
+
+def test_start_without_a_body_uses_an_empty_payload(as_alice):
+    response = as_alice.client.generic("POST", "/api/jobs/noop/start", headers=as_alice.headers)
+
+    assert response.status_code == 202, response.content
+    assert Job.objects.get().payload == {}
