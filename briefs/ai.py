@@ -2,7 +2,8 @@
 
 Settings (``briefs/conf.py``): ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``OPENAI_MODEL``,
 ``OPENAI_VISION_MODEL``, ``OPENAI_TRANSCRIBE_MODEL``, ``OPENAI_IMAGE_MODEL``,
-``OPENAI_VIDEO_MODEL``, ``OPENAI_TIMEOUT``, ``OPENAI_MAX_RETRIES``.
+``OPENAI_TTS_MODEL``, ``OPENAI_TTS_VOICE``, ``OPENAI_VIDEO_MODEL``, ``OPENAI_TIMEOUT``,
+``OPENAI_MAX_RETRIES``.
 
 - Provider: ``openai`` when a key is set, otherwise ``offline``: each caller passes an
   ``offline`` function that makes a simple deterministic result, and every result says which
@@ -21,6 +22,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -102,10 +104,10 @@ def structured(
     parts = [{"type": "input_text", "text": content}] if isinstance(content, str) else content
     _check(ctx)
     with _errors(f"{schema_name} ({model})"):
-        response = client().responses.create(
+        response = client().responses.create(  # type: ignore[call-overload]
             model=model,
             instructions=prompt.text,
-            input=[{"role": "user", "content": parts}],  # type: ignore[list-item, typeddict-item]
+            input=[{"role": "user", "content": parts}],
             text={
                 "format": {
                     "type": "json_schema",
@@ -153,9 +155,10 @@ def transcribe_audio(
     if provider() == OFFLINE:
         return AIResult(data=offline(), model=OFFLINE, provider=OFFLINE)
     model = conf.transcribe_model()
-    verbose = model.startswith("whisper")
+    verbose = not model.startswith("gpt-4o")  # gpt-4o-*transcribe answer plain JSON only
     _check(ctx)
     with _errors(f"transcription ({model})"), path.open("rb") as audio:
+        response: Any
         if verbose:
             response = client().audio.transcriptions.create(
                 model=model,
@@ -176,7 +179,8 @@ def transcribe_audio(
         get = segment.get if isinstance(segment, dict) else lambda k, s=segment: getattr(s, k)
         text = str(get("text") or "").strip()
         if text:
-            segments.append({"start": float(get("start")), "end": float(get("end")), "text": text})
+            start, end = float(get("start") or 0), float(get("end") or 0)
+            segments.append({"start": start, "end": end, "text": text})
     text = str(getattr(response, "text", "") or "").strip()
     if not segments and text:
         segments = [{"start": 0.0, "end": float(duration), "text": text}]
@@ -211,6 +215,29 @@ def generate_image(
     return AIResult(data=image, model=model, provider=OPENAI, usage=usage)
 
 
+def speak(*, ctx: JobContext | None, text: str, offline: Callable[[], bytes | None]) -> AIResult:
+    """Narration: text-to-speech as MP3 bytes (``data`` is None when narration is off)."""
+    model = conf.tts_model()
+    if provider() == OFFLINE:
+        return AIResult(data=offline(), model=OFFLINE, provider=OFFLINE)
+    if not model:
+        return AIResult(data=None, model="", provider=OPENAI)
+    _check(ctx)
+    with _errors(f"narration ({model})"):
+        response = client().audio.speech.create(
+            model=model,
+            voice=conf.tts_voice(),  # type: ignore[arg-type]
+            input=text[:4000],
+            response_format="mp3",
+        )
+        audio = response.read()
+    usage = {"tts_characters": len(text[:4000])}
+    _record(ctx, usage)
+    if not audio:
+        raise PermanentError(f"The speech model {model} returned no audio.")
+    return AIResult(data=audio, model=model, provider=OPENAI, usage=usage)
+
+
 def generate_video(
     *,
     ctx: JobContext | None,
@@ -226,7 +253,10 @@ def generate_video(
     model = conf.video_model()
     _check(ctx)
     api = client().videos
-    with _errors(f"video generation ({model})"):
+    # The SDK marks the videos API deprecated (Sora's shutdown); it stays for servers that
+    # still offer it. The default path makes videos from keyframes instead (briefs/steps.py).
+    with warnings.catch_warnings(), _errors(f"video generation ({model})"):
+        warnings.simplefilter("ignore", DeprecationWarning)
         video = api.create(model=model, prompt=prompt, seconds=str(seconds), size=size)  # type: ignore[arg-type]
         while video.status in ("queued", "in_progress"):
             if on_progress:
@@ -261,9 +291,13 @@ class _errors:
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
-    ) -> bool:
+    ) -> None:
+        if isinstance(exc, json.JSONDecodeError):
+            # The SDK hands a body that is not JSON straight through: a broken proxy or server.
+            message = f"The AI server's answer to {self.what} is not valid JSON."
+            raise AIUnavailable(message) from exc
         if exc is None or not isinstance(exc, openai.OpenAIError):
-            return False
+            return None
         raise _translate(exc, self.what) from exc
 
 

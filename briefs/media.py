@@ -265,6 +265,36 @@ def render_video(source: Path, target: Path, *, ctx: JobContext | None) -> None:
     )
 
 
+def slideshow(
+    scenes: list[tuple[Path, float]],
+    target: Path,
+    *,
+    audio: Path | None,
+    ctx: JobContext | None,
+    size: tuple[int, int] = (1280, 720),
+) -> None:
+    """A video from still images, each shown for its seconds, letterboxed to ``size``, with
+    an optional audio track (padded with silence or cut to the video's length)."""
+    width, height = size
+    args = [conf.ffmpeg(), "-nostdin", "-y", "-v", "error"]
+    for image, seconds in scenes:
+        args += ["-loop", "1", "-t", f"{seconds:g}", "-i", str(image)]
+    if audio is not None:
+        args += ["-i", str(audio)]
+    chains = [
+        f"[{index}:v]scale={width}:{height}:force_original_aspect_ratio=decrease,"
+        f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=30,format=yuv420p[v{index}]"
+        for index in range(len(scenes))
+    ]
+    joined = "".join(f"[v{index}]" for index in range(len(scenes)))
+    graph = ";".join([*chains, f"{joined}concat=n={len(scenes)}:v=1:a=0[v]"])
+    args += ["-filter_complex", graph, "-map", "[v]"]
+    if audio is not None:
+        args += ["-map", f"{len(scenes)}:a", "-af", "apad", "-c:a", "aac", "-shortest"]
+    args += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-movflags", "+faststart"]
+    run([*args, str(target)], ctx=ctx, what="Assembling the video")
+
+
 def synth_video(
     target: Path, *, seed: str, seconds: int, size: str, ctx: JobContext | None
 ) -> None:

@@ -35,11 +35,13 @@ DEV_DEFAULTS = {
     # OpenAI or any OpenAI-compatible server. No key: the offline provider (labelled results).
     "OPENAI_API_KEY": (str, ""),
     "OPENAI_BASE_URL": (str, ""),
-    "OPENAI_MODEL": (str, "gpt-5-mini"),
-    "OPENAI_VISION_MODEL": (str, "gpt-5-mini"),
+    "OPENAI_MODEL": (str, "gpt-5.4-mini"),
+    "OPENAI_VISION_MODEL": (str, "gpt-5.4-mini"),
     "OPENAI_TRANSCRIBE_MODEL": (str, "whisper-1"),
-    "OPENAI_IMAGE_MODEL": (str, "gpt-image-1"),
-    "OPENAI_VIDEO_MODEL": (str, "sora-2"),
+    "OPENAI_IMAGE_MODEL": (str, "gpt-image-2"),
+    "OPENAI_TTS_MODEL": (str, "gpt-4o-mini-tts"),
+    "OPENAI_TTS_VOICE": (str, "alloy"),
+    "OPENAI_VIDEO_MODEL": (str, ""),
     "OPENAI_TIMEOUT": (float, 120.0),
     "OPENAI_MAX_RETRIES": (int, 4),
     "OPENAI_VIDEO_POLL_INTERVAL": (float, 5.0),
@@ -186,6 +188,8 @@ OPENAI_MODEL = env("OPENAI_MODEL")
 OPENAI_VISION_MODEL = env("OPENAI_VISION_MODEL")
 OPENAI_TRANSCRIBE_MODEL = env("OPENAI_TRANSCRIBE_MODEL")
 OPENAI_IMAGE_MODEL = env("OPENAI_IMAGE_MODEL")
+OPENAI_TTS_MODEL = env("OPENAI_TTS_MODEL")
+OPENAI_TTS_VOICE = env("OPENAI_TTS_VOICE")
 OPENAI_VIDEO_MODEL = env("OPENAI_VIDEO_MODEL")
 OPENAI_TIMEOUT = env("OPENAI_TIMEOUT")
 OPENAI_MAX_RETRIES = env("OPENAI_MAX_RETRIES")

@@ -20,6 +20,12 @@ from django.utils import timezone
 from jobs import conf
 
 
+def storable_text(text: str) -> str:
+    """``text`` with what no database column can hold (NUL characters, lone surrogates from
+    undecodable bytes) written as visible escapes, so an error message is never lost."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode()
+
+
 class JobQuerySet(models.QuerySet["Job"]):
     def ready(self, *, queues: Iterable[str] | None = None, now: datetime | None = None):
         """Jobs a worker may start now: queued, due, and with no unfinished dependency."""
@@ -229,6 +235,7 @@ class Job(models.Model):
 
     def mark_failed(self, error: str, traceback: str = "", *, retry: bool = True) -> bool:
         """Finish the attempt with an error: retry with backoff, or fail for good."""
+        error, traceback = storable_text(error), storable_text(traceback)
         with transaction.atomic():
             if not self._held().select_for_update().exists():
                 return False

@@ -20,21 +20,39 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import close_old_connections, connection, connections
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+)
 from django.utils import timezone
 
 from jobs import conf, registry
 from jobs.context import JobContext
-from jobs.exceptions import JobCancelled, JobLost, JobTimedOut, PermanentError, UnknownJobType
+from jobs.exceptions import (
+    InvalidPayload,
+    JobCancelled,
+    JobLost,
+    JobTimedOut,
+    PermanentError,
+    UnknownJobType,
+)
 from jobs.health import HealthServer
 from jobs.listener import QueueListener
 from jobs.models import Job
 from jobs.models import Worker as WorkerRow
+from jobs.services import check_storable_json
 
 logger = logging.getLogger("jobs.worker")
+
+# Seconds between tries to record an attempt's outcome while the database is unreachable.
+RECORD_RETRY_DELAYS = (0.5, 1.0, 2.0)
 
 
 def default_worker_id() -> str:
@@ -62,13 +80,22 @@ class _JobThread(threading.Thread):
         self.busy = False
 
     def run(self) -> None:
-        while True:
-            job = self.inbox.get()
-            if job is not None:
-                self.worker._execute(job)
-            if job is None or self.retired:
-                connections.close_all()
-                return
+        try:
+            while True:
+                job = self.inbox.get()
+                if job is None:
+                    return
+                try:
+                    self.worker._execute(job)
+                except Exception:
+                    # Never die with a job in hand: let go of it, so its lease expires and the
+                    # job is taken back, and keep serving.
+                    logger.exception("job=%s event=crashed (the worker lets go of it)", job.pk)
+                    self.worker._let_go(job)
+                if self.retired:
+                    return
+        finally:
+            connection.close()
 
 
 class Worker:
@@ -161,10 +188,14 @@ class Worker:
         while not self._stopping.is_set():
             self._wake.clear()
             close_old_connections()
-            self._enforce_timeouts()
-            self._poll_cancellations()
+            try:
+                self._enforce_timeouts()
+                self._poll_cancellations()
+            except DatabaseError:
+                self._database_lost("supervising running jobs")
+            idle = not self._active
             claimed = self._fill_slots()
-            if self._done(claimed):
+            if self._done(claimed, idle=idle):
                 return
             self._wake.wait(self._next_wait())
 
@@ -183,10 +214,12 @@ class Worker:
             self._start(job)
         return len(jobs)
 
-    def _done(self, claimed: int) -> bool:
+    def _done(self, claimed: int, *, idle: bool) -> bool:
         if self.max_jobs is not None and self.claimed >= self.max_jobs and not self._active:
             return True
-        return self.burst and claimed == 0 and not self._active
+        # Burst: done only when a claim made with nothing running found nothing. A job that
+        # finished after this pass's claim may have made its dependents ready.
+        return self.burst and idle and claimed == 0 and not self._active
 
     def _next_wait(self) -> float:
         wait = self.poll_interval
@@ -236,10 +269,11 @@ class Worker:
             handler = registry.get(job.type).handler
             result = handler(job.payload, ctx)
             _ensure_json(result)
-            succeeded = job.mark_succeeded(result, on_success=ctx._on_success)
-            outcome = "succeeded" if succeeded else "discarded"
+            outcome = self._record(
+                job, "succeeded", lambda: job.mark_succeeded(result, on_success=ctx._on_success)
+            )
         except JobCancelled:
-            outcome = "cancelled" if job.mark_cancelled() else "discarded"
+            outcome = self._record(job, "cancelled", job.mark_cancelled)
         except JobLost:
             outcome = "discarded"
         except Exception as exc:
@@ -248,11 +282,41 @@ class Worker:
             else:
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             retry = not isinstance(exc, PermanentError | UnknownJobType)
-            failed = job.mark_failed(error, traceback.format_exc(), retry=retry)
-            outcome = "failed" if failed else "discarded"
+            trace = traceback.format_exc()
+            outcome = self._record(
+                job, "failed", lambda: job.mark_failed(error, trace, retry=retry)
+            )
         finally:
             close_old_connections()
         self._finish(job, run, outcome, error)
+
+    def _record(self, job: Job, outcome: str, write: Callable[[], bool]) -> str:
+        """Write the outcome of an attempt, reconnecting through a short database outage.
+
+        The writes are fenced, so writing again after a lost reply cannot finish a job twice.
+        When the database stays away, the job is left to its lease: it expires, and the job is
+        taken back and retried. Errors other than a lost connection are the attempt's own.
+        """
+        for delay in (*RECORD_RETRY_DELAYS, None):
+            try:
+                return outcome if write() else "discarded"
+            except (OperationalError, InterfaceError) as exc:
+                connection.close()
+                if delay is None:
+                    logger.error(
+                        "job=%s event=unrecorded error=%s (its lease will expire and it retries)",
+                        job.pk,
+                        exc,
+                    )
+                    return "unrecorded"
+                logger.warning("job=%s recording %s failed (%s); retrying", job.pk, outcome, exc)
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _let_go(self, job: Job) -> None:
+        run = self._active.get(job.pk)
+        if run is not None:
+            self._finish(job, run, "unrecorded", "the job thread crashed")
 
     def _finish(self, job: Job, run: _Running, outcome: str, error: str = "") -> None:
         with self._lock:
@@ -400,14 +464,22 @@ class Worker:
         deadline = time.monotonic() + self.grace_period
         while self._active and not self._force and time.monotonic() < deadline:
             self._wake.clear()
-            self._enforce_timeouts()
+            try:
+                self._enforce_timeouts()
+            except DatabaseError:
+                self._database_lost("waiting for running jobs to finish")
             self._wake.wait(min(0.1, max(0.0, deadline - time.monotonic())))
         with self._lock:
             leftover = list(self._active.values())
         for run in leftover:
             run.ctx.stop(JobContext.SHUTDOWN)
             run.thread.retired = True
-            if run.job.release():
+            try:
+                released = run.job.release()
+            except DatabaseError:
+                self._database_lost(f"giving job {run.job.pk} back (its lease will expire)")
+                released = False
+            if released:
                 logger.info(
                     "job=%s type=%s attempt=%s event=released (back in the queue)",
                     run.job.pk,
@@ -418,6 +490,10 @@ class Worker:
         self._halt.set()
         for thread in self._threads:
             thread.inbox.put(None)
+        deadline = time.monotonic() + 2
+        for thread in self._threads:  # each closes its database connection as it ends
+            if not thread.retired:
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if self._listener:
             self._listener.stop()
         if self._health:
@@ -426,7 +502,10 @@ class Worker:
         for thread in self._threads:
             if not thread.retired:
                 thread.join(timeout=5)
-        WorkerRow.objects.filter(pk=self.id).delete()
+        try:
+            WorkerRow.objects.filter(pk=self.id).delete()
+        except DatabaseError:
+            self._database_lost("removing its row (other workers remove it once stale)")
         logger.info(
             "worker=%s stopped processed=%s succeeded=%s failed=%s",
             self.id,
@@ -434,6 +513,12 @@ class Worker:
             self.succeeded,
             self.failed,
         )
+
+    def _database_lost(self, doing: str) -> None:
+        """A database error outside a job: log it, drop the connection, and carry on; the next
+        query reconnects."""
+        logger.exception("worker=%s database error while %s; carrying on", self.id, doing)
+        connection.close()
 
     def _install_signals(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():
@@ -458,6 +543,9 @@ class Worker:
 
 def _ensure_json(result: Any) -> None:
     try:
+        check_storable_json(result, what="The result")
         json.dumps(result, allow_nan=False)
+    except InvalidPayload as exc:
+        raise PermanentError(f"The handler's result cannot be stored: {exc}") from None
     except (TypeError, ValueError) as exc:
         raise PermanentError(f"The handler returned a result that is not JSON: {exc}") from None
