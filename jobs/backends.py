@@ -33,6 +33,7 @@ worker cannot start it before the commit.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import re
 import traceback
 from importlib import import_module
@@ -41,7 +42,7 @@ from typing import Any
 from django.tasks import Task, TaskContext, TaskResult, TaskResultStatus
 from django.tasks.backends.base import BaseTaskBackend
 from django.tasks.base import TaskError
-from django.tasks.exceptions import TaskResultDoesNotExist
+from django.tasks.exceptions import InvalidTask, InvalidTaskBackend, TaskResultDoesNotExist
 from django.tasks.signals import task_enqueued, task_finished, task_started
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -139,12 +140,14 @@ def task_result(job: Job, task: Task, *, attempts: list[JobAttempt] | None = Non
             job.attempt_history.filter(outcome__in=COUNTED_OUTCOMES).order_by("number", "id")
         )
     run_after = parse_datetime(payload["run_after"]) if payload.get("run_after") else None
-    task = task.using(
-        priority=job.priority,
-        queue_name=job.queue,
-        run_after=run_after,
-        backend=payload.get("backend") or task.backend,
-    )
+    # If the settings changed since it was enqueued, describe it with the task's defaults.
+    with contextlib.suppress(InvalidTask, InvalidTaskBackend):
+        task = task.using(
+            priority=job.priority,
+            queue_name=job.queue,
+            run_after=run_after,
+            backend=payload.get("backend") or task.backend,
+        )
     result: TaskResult = TaskResult(
         task=task,
         id=str(job.pk),

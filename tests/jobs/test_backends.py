@@ -76,6 +76,23 @@ def test_using_maps_priority_queue_and_run_after(settings):
 
 
 @pytest.mark.django_db
+def test_results_stay_readable_after_the_queues_setting_changed(settings):
+    settings.TASKS = {"default": {"BACKEND": BACKEND, "QUEUES": ["default", "reports"]}}
+    result = tasks.add.using(queue_name="reports").enqueue(1, 2)
+    settings.TASKS = {"default": {"BACKEND": BACKEND}}
+
+    assert tasks.add.get_result(result.id).status == TaskResultStatus.READY
+
+
+@pytest.mark.django_db
+def test_a_result_whose_task_is_gone_does_not_exist():
+    job = services.enqueue(TASK_JOB_TYPE, {"task": "tests.tasks.no_such_task"})
+
+    with pytest.raises(TaskResultDoesNotExist, match="Cannot import"):
+        default_task_backend.get_result(str(job.pk))
+
+
+@pytest.mark.django_db
 def test_queues_are_checked_as_django_documents(settings):
     with pytest.raises(InvalidTask, match="Queue 'reports' is not valid"):
         tasks.add.using(queue_name="reports").enqueue(1, 2)
