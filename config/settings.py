@@ -28,6 +28,7 @@ DEV_DEFAULTS = {
     "JOBS_GRACE_PERIOD": (float, 30.0),
     "JOBS_HANDLER_MODULES": (list, []),
     "JOB_RETENTION_DAYS": (int, 7),
+    "MAX_JOBS_PER_USER": (int, 10),
     "MEDIA_ROOT": (str, str(BASE_DIR / "var" / "media")),
     "HTTPS": (bool, False),
     "CREDITS_STARTING_BALANCE": (int, 100),
@@ -68,8 +69,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",
     "jobs",
     "briefs",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +169,15 @@ JOBS_GRACE_PERIOD = env("JOBS_GRACE_PERIOD")
 JOBS_HANDLER_MODULES = env("JOBS_HANDLER_MODULES")
 JOB_RETENTION_DAYS = env("JOB_RETENTION_DAYS")
 
+# Django's Tasks framework: @task functions become jobs that runworker runs (jobs/backends.py).
+TASKS = {"default": {"BACKEND": "jobs.backends.JobsBackend"}}
+
+# The HTTP API (see api/conf.py and docs/api.md). Secrets have no default: unset, the cron
+# endpoint is disabled and /metrics is for staff only.
+WEBHOOK_SECRET = env.str("WEBHOOK_SECRET", default=None)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default=None)
+MAX_JOBS_PER_USER = env("MAX_JOBS_PER_USER")
+
 # Credits (see jobs/credits.py).
 CREDITS_STARTING_BALANCE = env("CREDITS_STARTING_BALANCE")
 
@@ -201,5 +213,6 @@ LOGGING = {
     "loggers": {
         "jobs": {"handlers": ["console"], "level": env("LOG_LEVEL"), "propagate": False},
         "briefs": {"handlers": ["console"], "level": env("LOG_LEVEL"), "propagate": False},
+        "api": {"handlers": ["console"], "level": env("LOG_LEVEL"), "propagate": False},
     },
 }
