@@ -48,3 +48,9 @@ def handler_modules() -> list[str]:
 
 def retention_days() -> int:
     return int(getattr(settings, "JOB_RETENTION_DAYS", 7))
+
+
+def prepare_statements() -> bool:
+    """Prepare the worker's claim and completion statements on PostgreSQL (turn off behind a
+    pooler in transaction mode that cannot keep prepared statements)."""
+    return bool(getattr(settings, "JOBS_PREPARED_STATEMENTS", True))

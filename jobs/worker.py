@@ -158,7 +158,7 @@ class Worker:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()
-            close_old_connections()
+            _tidy_connections()
             claimed = self._fill_slots()
             self._enforce_timeouts()
             self._poll_cancellations()
@@ -228,7 +228,7 @@ class Worker:
         if run is None:
             return
         ctx = run.ctx
-        close_old_connections()
+        _tidy_connections()
         error = ""
         try:
             handler = registry.get(job.type).handler
@@ -249,7 +249,7 @@ class Worker:
             failed = job.mark_failed(error, traceback.format_exc(), retry=retry)
             outcome = "failed" if failed else "discarded"
         finally:
-            close_old_connections()
+            _tidy_connections()
         self._finish(job, run, outcome, error)
 
     def _finish(self, job: Job, run: _Running, outcome: str, error: str = "") -> None:
@@ -447,6 +447,20 @@ class Worker:
         else:
             logger.info("worker=%s %s: finishing running jobs, claiming no more", self.id, name)
         self.stop()
+
+
+_tidied = threading.local()
+TIDY_INTERVAL = 1.0
+
+
+def _tidy_connections() -> None:
+    """``close_old_connections()`` for this thread, at once after a database error and otherwise
+    at most once a second: each call makes the next query check the connection with a round
+    trip of its own, which would otherwise be one more statement for every job."""
+    now = time.monotonic()
+    if connection.errors_occurred or now - getattr(_tidied, "at", -TIDY_INTERVAL) >= TIDY_INTERVAL:
+        close_old_connections()
+        _tidied.at = now
 
 
 def _ensure_json(result: Any) -> None:

@@ -1,0 +1,175 @@
+"""PostgreSQL fast paths for the two statements a worker runs for every job.
+
+The ORM versions in ``jobs/models.py`` are the reference (and what SQLite runs): a claim with
+``select_for_update(skip_locked=True)``, an update and the attempt rows in one transaction; a
+fenced success and the attempt's end in another. Here each of them is one statement, prepared
+once per connection, so a job costs two round trips and one commit of its own instead of eight
+statements and two commits. The semantics are the same, statement for statement:
+
+- the claim takes ready jobs in ``priority DESC, run_at, id`` order with ``FOR UPDATE SKIP
+  LOCKED``, marks them running for this worker with a lease and one more attempt, and writes
+  one attempt row each;
+- the success is fenced on status, worker and attempt number: a job that is no longer this
+  attempt's is left as it is, and its attempt row too.
+
+Only the plain cases come here: a claim on an unfiltered queryset, and a success without
+``on_success`` callbacks (those need the ORM's transaction around the callbacks). Set
+``JOBS_PREPARED_STATEMENTS=false`` behind a pooler that cannot keep prepared statements
+(PgBouncer before 1.21 in transaction mode).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from django.db import connection
+
+from jobs import conf
+
+if TYPE_CHECKING:
+    from jobs.models import Job
+
+
+PREPARE_ONLY_WHEN_ASKED = 2**31 - 1  # a threshold no statement reaches by repetition
+
+
+def available() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _execute(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run one prepared statement on Django's connection, inside whatever transaction Django
+    has open (none in the worker: the statement is its own transaction)."""
+    with connection.cursor():  # connects, runs the health check, honours atomic blocks
+        pass
+    with connection.wrap_database_errors:
+        conn = connection.connection
+        if conn.prepare_threshold is None and conf.prepare_statements():
+            # Django turns psycopg's preparing off; its own (client-side) cursors never prepare
+            # anyway, so this only lets the statements here, marked prepare=True, be prepared.
+            conn.prepare_threshold = PREPARE_ONLY_WHEN_ASKED
+        cursor = psycopg.Cursor(conn)
+        try:
+            cursor.execute(sql, params, prepare=True)
+            return cursor.fetchall() if cursor.description else []
+        finally:
+            cursor.close()
+
+
+@functools.cache
+def _claim_sql(queue_filter: str) -> str:
+    from jobs.models import Job, JobAttempt
+
+    job, attempt = Job._meta.db_table, JobAttempt._meta.db_table
+    columns = ", ".join(f'claimed."{f.column}"' for f in Job._meta.concrete_fields)
+    # Only names from the models' Meta go into the text; every value is a bound parameter.
+    return f"""
+    WITH picked AS (
+        SELECT id FROM "{job}" AS ready
+        WHERE ready.status = 'queued' AND ready.run_at <= %(now)s {queue_filter}
+          AND (ready.depends_on_id IS NULL
+               OR (SELECT dep.status FROM "{job}" AS dep
+                   WHERE dep.id = ready.depends_on_id) = 'succeeded')
+        ORDER BY ready.priority DESC, ready.run_at, ready.id
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+        UPDATE "{job}" AS job
+        SET status = 'running', worker_id = %(worker)s, lease_expires_at = %(lease)s,
+            started_at = %(now)s, attempts = job.attempts + 1, cancel_requested = false
+        FROM picked WHERE job.id = picked.id
+        RETURNING job.*
+    ), history AS (
+        INSERT INTO "{attempt}" (job_id, number, worker_id, started_at, finished_at, outcome,
+                                 error)
+        SELECT claimed.id, claimed.attempts, %(worker)s, %(now)s, NULL, 'running', ''
+        FROM claimed
+    )
+    SELECT {columns} FROM claimed
+    ORDER BY claimed.priority DESC, claimed.run_at, claimed.id
+    """  # noqa: S608
+
+
+def claim(
+    *,
+    worker_id: str,
+    limit: int,
+    queues: Iterable[str] | None,
+    now: datetime,
+    lease_until: datetime,
+) -> list[Job]:
+    from jobs.models import Job
+
+    params: dict[str, Any] = {
+        "now": now,
+        "limit": limit,
+        "worker": worker_id,
+        "lease": lease_until,
+    }
+    queues = list(queues or [])
+    if len(queues) == 1:
+        queue_filter = "AND ready.queue = %(queue)s"
+        params["queue"] = queues[0]
+    elif queues:
+        queue_filter = "AND ready.queue = ANY(%(queues)s)"
+        params["queues"] = queues
+    else:
+        queue_filter = ""
+    rows = _execute(_claim_sql(queue_filter), params)
+    fields = Job._meta.concrete_fields
+    names = [f.attname for f in fields]
+    converters = [
+        (index, f.from_db_value) for index, f in enumerate(fields) if hasattr(f, "from_db_value")
+    ]
+    jobs = []
+    for row in rows:
+        values = list(row)
+        for index, convert in converters:
+            values[index] = convert(values[index], None, connection)
+        jobs.append(Job.from_db(connection.alias, names, values))
+    return jobs
+
+
+@functools.cache
+def _succeed_sql() -> str:
+    from jobs.models import Job, JobAttempt
+
+    job, attempt = Job._meta.db_table, JobAttempt._meta.db_table
+    return f"""
+    WITH done AS (
+        UPDATE "{job}"
+        SET status = 'succeeded', result = %(result)s, finished_at = %(now)s, progress = 100,
+            lease_expires_at = NULL, error = '', traceback = ''
+        WHERE id = %(id)s AND status = 'running' AND worker_id = %(worker)s
+          AND attempts = %(attempts)s
+        RETURNING id, attempts
+    ), history AS (
+        UPDATE "{attempt}" AS attempt
+        SET outcome = 'succeeded', error = '', finished_at = %(now)s
+        FROM done
+        WHERE attempt.job_id = done.id AND attempt.number = done.attempts
+          AND attempt.finished_at IS NULL
+    )
+    SELECT count(*) FROM done
+    """  # noqa: S608
+
+
+def succeed(job: Job, result: Any, *, now: datetime) -> bool:
+    """Mark ``job`` succeeded if this attempt still holds it; True when it did."""
+    from jobs.models import Job
+
+    field = Job._meta.get_field("result")
+    params = {
+        # None is SQL NULL, as the ORM's update writes it (not JSON null).
+        "result": None if result is None else field.get_db_prep_value(result, connection),
+        "now": now,
+        "id": job.pk,
+        "worker": job.worker_id,
+        "attempts": job.attempts,
+    }
+    rows = _execute(_succeed_sql(), params)
+    return bool(rows and rows[0][0])
