@@ -60,15 +60,32 @@ def _execute(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
             cursor.close()
 
 
-@functools.cache
-def _claim_sql(queue_filter: str) -> str:
-    from jobs.models import Job, JobAttempt
+# Successes first (fenced on status, worker and attempt; the attempt row ended with the job),
+# then the claim. The two touch disjoint rows (running ones, queued ones), so one statement
+# may hold both; the first column lists the jobs marked succeeded, the others are the claimed
+# jobs (a single row of NULLs when none was claimed).
+_SUCCEED_CTES = """
+    finished AS (
+        SELECT * FROM unnest(%(ids)s::bigint[], %(workers)s::text[], %(attempts)s::integer[],
+                             %(results)s::jsonb[]) AS f(id, worker_id, attempts, result)
+    ), done AS (
+        UPDATE "{job}" AS job
+        SET status = 'succeeded', result = finished.result, finished_at = %(now)s,
+            progress = 100, lease_expires_at = NULL, error = '', traceback = ''
+        FROM finished
+        WHERE job.id = finished.id AND job.status = 'running'
+          AND job.worker_id = finished.worker_id AND job.attempts = finished.attempts
+        RETURNING job.id, job.attempts
+    ), done_history AS (
+        UPDATE "{attempt}" AS attempt
+        SET outcome = 'succeeded', error = '', finished_at = %(now)s
+        FROM done
+        WHERE attempt.job_id = done.id AND attempt.number = done.attempts
+          AND attempt.finished_at IS NULL
+    )"""
 
-    job, attempt = Job._meta.db_table, JobAttempt._meta.db_table
-    columns = ", ".join(f'claimed."{f.column}"' for f in Job._meta.concrete_fields)
-    # Only names from the models' Meta go into the text; every value is a bound parameter.
-    return f"""
-    WITH picked AS (
+_CLAIM_CTES = """
+    picked AS (
         SELECT id FROM "{job}" AS ready
         WHERE ready.status = 'queued' AND ready.run_at <= %(now)s {queue_filter}
           AND (ready.depends_on_id IS NULL
@@ -88,38 +105,75 @@ def _claim_sql(queue_filter: str) -> str:
                                  error)
         SELECT claimed.id, claimed.attempts, %(worker)s, %(now)s, NULL, 'running', ''
         FROM claimed
-    )
+    )"""
+
+
+@functools.cache
+def _claim_sql(queue_filter: str) -> str:
+    """Claim only: the claimed jobs' columns."""
+    from jobs.models import Job, JobAttempt
+
+    names = {"job": Job._meta.db_table, "attempt": JobAttempt._meta.db_table}
+    columns = ", ".join(f'claimed."{f.column}"' for f in Job._meta.concrete_fields)
+    # Only names from the models' Meta go into the text; every value is a bound parameter.
+    ctes = _CLAIM_CTES.format(queue_filter=queue_filter, **names)
+    return f"""
+    WITH {ctes}
     SELECT {columns} FROM claimed
     ORDER BY claimed.priority DESC, claimed.run_at, claimed.id
     """  # noqa: S608
 
 
-def claim(
-    *,
-    worker_id: str,
-    limit: int,
-    queues: Iterable[str] | None,
-    now: datetime,
-    lease_until: datetime,
-) -> list[Job]:
-    from jobs.models import Job
+@functools.cache
+def _succeed_and_claim_sql(queue_filter: str) -> str:
+    """Successes and a claim: the ids marked succeeded, then the claimed jobs' columns."""
+    from jobs.models import Job, JobAttempt
 
-    params: dict[str, Any] = {
-        "now": now,
-        "limit": limit,
-        "worker": worker_id,
-        "lease": lease_until,
-    }
+    names = {"job": Job._meta.db_table, "attempt": JobAttempt._meta.db_table}
+    columns = ", ".join(f'claimed."{f.column}"' for f in Job._meta.concrete_fields)
+    succeed = _SUCCEED_CTES.format(**names)
+    claim = _CLAIM_CTES.format(queue_filter=queue_filter, **names)
+    return f"""
+    WITH {succeed}, {claim}
+    SELECT (SELECT coalesce(array_agg(done.id), '{{}}') FROM done), {columns}
+    FROM (SELECT 1) AS one LEFT JOIN claimed ON true
+    ORDER BY claimed.priority DESC, claimed.run_at, claimed.id
+    """  # noqa: S608
+
+
+def _claim_params(
+    worker_id: str, limit: int, queues: Iterable[str] | None, now: datetime, lease: datetime
+) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {"now": now, "limit": limit, "worker": worker_id, "lease": lease}
     queues = list(queues or [])
     if len(queues) == 1:
-        queue_filter = "AND ready.queue = %(queue)s"
         params["queue"] = queues[0]
-    elif queues:
-        queue_filter = "AND ready.queue = ANY(%(queues)s)"
+        return "AND ready.queue = %(queue)s", params
+    if queues:
         params["queues"] = queues
-    else:
-        queue_filter = ""
-    rows = _execute(_claim_sql(queue_filter), params)
+        return "AND ready.queue = ANY(%(queues)s)", params
+    return "", params
+
+
+def _succeed_params(outcomes: list[tuple[Job, Any]]) -> dict[str, Any]:
+    from jobs.models import Job
+
+    field = Job._meta.get_field("result")
+    return {
+        "ids": [job.pk for job, _ in outcomes],
+        "workers": [job.worker_id for job, _ in outcomes],
+        "attempts": [job.attempts for job, _ in outcomes],
+        # None is SQL NULL, as the ORM's update writes it (not JSON null).
+        "results": [
+            None if result is None else field.get_db_prep_value(result, connection)
+            for _, result in outcomes
+        ],
+    }
+
+
+def _jobs(rows: Iterable[tuple[Any, ...]]) -> list[Job]:
+    from jobs.models import Job
+
     fields = Job._meta.concrete_fields
     names = [f.attname for f in fields]
     converters = [
@@ -134,42 +188,57 @@ def claim(
     return jobs
 
 
+def claim(
+    *,
+    worker_id: str,
+    limit: int,
+    queues: Iterable[str] | None,
+    now: datetime,
+    lease_until: datetime,
+) -> list[Job]:
+    queue_filter, params = _claim_params(worker_id, limit, queues, now, lease_until)
+    return _jobs(_execute(_claim_sql(queue_filter), params))
+
+
+def succeed_and_claim(
+    outcomes: Iterable[tuple[Job, Any]],
+    *,
+    worker_id: str,
+    limit: int,
+    queues: Iterable[str] | None,
+    now: datetime,
+    lease_until: datetime,
+) -> tuple[set[int], list[Job]]:
+    """Mark ``(job, result)`` pairs succeeded and claim up to ``limit`` jobs, in one statement
+    (one round trip, one commit). Returns the ids marked succeeded and the claimed jobs."""
+    queue_filter, params = _claim_params(worker_id, limit, queues, now, lease_until)
+    params |= _succeed_params(list(outcomes))
+    rows = _execute(_succeed_and_claim_sql(queue_filter), params)
+    held = set(rows[0][0]) if rows else set()
+    return held, _jobs(row[1:] for row in rows if row[1] is not None)
+
+
 @functools.cache
 def _succeed_sql() -> str:
     from jobs.models import Job, JobAttempt
 
-    job, attempt = Job._meta.db_table, JobAttempt._meta.db_table
+    names = {"job": Job._meta.db_table, "attempt": JobAttempt._meta.db_table}
     return f"""
-    WITH done AS (
-        UPDATE "{job}"
-        SET status = 'succeeded', result = %(result)s, finished_at = %(now)s, progress = 100,
-            lease_expires_at = NULL, error = '', traceback = ''
-        WHERE id = %(id)s AND status = 'running' AND worker_id = %(worker)s
-          AND attempts = %(attempts)s
-        RETURNING id, attempts
-    ), history AS (
-        UPDATE "{attempt}" AS attempt
-        SET outcome = 'succeeded', error = '', finished_at = %(now)s
-        FROM done
-        WHERE attempt.job_id = done.id AND attempt.number = done.attempts
-          AND attempt.finished_at IS NULL
-    )
-    SELECT count(*) FROM done
+    WITH {_SUCCEED_CTES.format(**names)}
+    SELECT id FROM done
     """  # noqa: S608
+
+
+def succeed_many(outcomes: Iterable[tuple[Job, Any]], *, now: datetime) -> set[int]:
+    """Mark each ``(job, result)`` succeeded if its attempt still holds the job, all in one
+    statement; returns the ids of the jobs it marked."""
+    outcomes = list(outcomes)
+    if not outcomes:
+        return set()
+    params = _succeed_params(outcomes) | {"now": now}
+    return {row[0] for row in _execute(_succeed_sql(), params)}
 
 
 def succeed(job: Job, result: Any, *, now: datetime) -> bool:
     """Mark ``job`` succeeded if this attempt still holds it; True when it did."""
-    from jobs.models import Job
-
-    field = Job._meta.get_field("result")
-    params = {
-        # None is SQL NULL, as the ORM's update writes it (not JSON null).
-        "result": None if result is None else field.get_db_prep_value(result, connection),
-        "now": now,
-        "id": job.pk,
-        "worker": job.worker_id,
-        "attempts": job.attempts,
-    }
-    rows = _execute(_succeed_sql(), params)
-    return bool(rows and rows[0][0])
+    return job.pk in succeed_many([(job, result)], now=now)

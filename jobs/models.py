@@ -91,6 +91,49 @@ class JobQuerySet(models.QuerySet["Job"]):
             )
         return jobs
 
+    def mark_succeeded_many(self, outcomes: Iterable[tuple[Job, Any]]) -> set[int]:
+        """``job.mark_succeeded(result)`` for each ``(job, result)``, in one statement on
+        PostgreSQL. Returns the ids of the jobs their attempt still held (and so marked)."""
+        outcomes = list(outcomes)
+        now = timezone.now()
+        if fastpath.available():
+            held = fastpath.succeed_many(outcomes, now=now)
+            for job, result in outcomes:
+                if job.pk in held:
+                    job._succeeded(result, now)
+            return held
+        return {job.pk for job, result in outcomes if job.mark_succeeded(result)}
+
+    def succeed_and_claim(
+        self,
+        outcomes: Iterable[tuple[Job, Any]],
+        *,
+        worker_id: str,
+        limit: int,
+        queues: Iterable[str] | None = None,
+    ) -> tuple[set[int], list[Job]]:
+        """:meth:`mark_succeeded_many` then :meth:`claim`, in one transaction: a worker's loop
+        ends the jobs that finished and takes new ones with one commit (one statement on
+        PostgreSQL). Returns the ids marked succeeded and the claimed jobs."""
+        outcomes = list(outcomes)
+        if fastpath.available() and not self.query.has_filters():
+            now = timezone.now()
+            held, jobs = fastpath.succeed_and_claim(
+                outcomes,
+                worker_id=worker_id,
+                limit=max(0, limit),
+                queues=queues,
+                now=now,
+                lease_until=now + timedelta(seconds=conf.lease_seconds()),
+            )
+            for job, result in outcomes:
+                if job.pk in held:
+                    job._succeeded(result, now)
+            return held, jobs
+        with transaction.atomic():
+            held = self.mark_succeeded_many(outcomes)
+            return held, self.claim(worker_id=worker_id, limit=limit, queues=queues)
+
     def renew_leases(self, *, worker_id: str, ids: Iterable[int]) -> set[int]:
         """Extend the lease of the jobs this worker still holds; returns the ids it holds."""
         ids = list(ids)
@@ -229,13 +272,7 @@ class Job(models.Model):
         if not on_success and fastpath.available():
             if not fastpath.succeed(self, result, now=now):
                 return False
-            self.status, self.result, self.finished_at, self.progress = (
-                Job.Status.SUCCEEDED,
-                result,
-                now,
-                100,
-            )
-            self.lease_expires_at, self.error, self.traceback = None, "", ""
+            self._succeeded(result, now)
             return True
         with transaction.atomic():
             if not self._held().update(
@@ -258,6 +295,16 @@ class Job(models.Model):
             for callback in on_success:
                 callback()
         return True
+
+    def _succeeded(self, result: Any, now: datetime) -> None:
+        """What a fast-path success wrote, mirrored on this instance."""
+        self.status, self.result, self.finished_at, self.progress = (
+            Job.Status.SUCCEEDED,
+            result,
+            now,
+            100,
+        )
+        self.lease_expires_at, self.error, self.traceback = None, "", ""
 
     def mark_failed(self, error: str, traceback: str = "", *, retry: bool = True) -> bool:
         """Finish the attempt with an error: retry with backoff, or fail for good."""

@@ -225,3 +225,61 @@ def test_prepared_statements_can_be_turned_off(postgres_only, settings):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements")
         assert cursor.fetchone()[0] == 0
+
+
+def test_succeed_and_claim_ends_held_jobs_and_takes_new_ones():
+    enqueue_many("noop", [{"n": n} for n in range(4)])
+    first, second = Job.objects.claim(worker_id="w", limit=2)
+    Job.objects.filter(pk=second.pk).update(worker_id="someone-else")
+
+    held, claimed = Job.objects.succeed_and_claim(
+        [(first, {"r": 1}), (second, None)], worker_id="w", limit=5
+    )
+
+    assert held == {first.pk}
+    assert first.status == Job.Status.SUCCEEDED
+    assert second.status == Job.Status.RUNNING
+    assert len(claimed) == 2
+    assert {job.pk for job in claimed}.isdisjoint({first.pk, second.pk})
+    assert Job.objects.get(pk=first.pk).result == {"r": 1}
+    assert Job.objects.get(pk=second.pk).worker_id == "someone-else"
+    outcomes = dict(JobAttempt.objects.values_list("job_id", "outcome"))
+    assert outcomes[first.pk] == "succeeded"
+    assert outcomes[second.pk] == "running"
+    assert all(outcomes[job.pk] == "running" for job in claimed)
+
+
+def test_succeed_and_claim_with_nothing_to_claim_still_records_successes():
+    enqueue("noop", {})
+    job = Job.objects.claim(worker_id="w", limit=1)[0]
+
+    held, claimed = Job.objects.succeed_and_claim([(job, [1, 2])], worker_id="w", limit=3)
+
+    assert (held, claimed) == ({job.pk}, [])
+    assert Job.objects.get(pk=job.pk).result == [1, 2]
+
+
+def test_succeed_and_claim_without_successes_is_a_claim():
+    enqueue("noop", {})
+
+    held, claimed = Job.objects.succeed_and_claim([], worker_id="w", limit=0)
+    assert (held, claimed) == (set(), [])
+    held, claimed = Job.objects.succeed_and_claim([], worker_id="w", limit=1)
+    assert held == set()
+    assert len(claimed) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_drains_the_queue_and_records_every_attempt():
+    """The worker's loop hands successes to the claim (one statement per pass on
+    PostgreSQL): every job ends succeeded, with its result and one finished attempt."""
+    from django.core.management import call_command
+
+    enqueue_many("noop", [{"n": n} for n in range(60)])
+
+    call_command("runworker", "--burst", "--concurrency", "5")
+
+    assert Job.objects.filter(status=Job.Status.SUCCEEDED).count() == 60
+    assert sorted(Job.objects.values_list("result__n", flat=True)) == list(range(60))
+    assert JobAttempt.objects.filter(outcome="succeeded", finished_at__isnull=False).count() == 60
+    assert JobAttempt.objects.count() == 60
