@@ -185,3 +185,21 @@ def mean(values: list[float]) -> float:
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def ensure_peers_venv() -> None:
+    """Create bench/.peers/venv and install the peers there (once; again when the list changes)."""
+    requirements = BENCH / "peers" / "requirements.txt"
+    marker = PEERS_DIR / "installed.txt"
+    wanted = requirements.read_text()
+    if PEERS_PYTHON.exists() and marker.exists() and marker.read_text() == wanted:
+        return
+    log("installing the peers into bench/.peers/venv (once)")
+    PEERS_DIR.mkdir(exist_ok=True)
+    subprocess.run([sys.executable, "-m", "venv", str(PEERS_DIR / "venv")], check=True)
+    subprocess.run(
+        [str(PEERS_PYTHON), "-m", "pip", "install", "-q", "-r", str(requirements)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    marker.write_text(wanted)

@@ -96,7 +96,8 @@ class DjangoTasksDB(System):
             label="django-tasks-db",
             url=url,
             done_sql=(
-                "SELECT count(*) FROM django_tasks_db_dbtaskresult WHERE status = 'SUCCESSFUL'"
+                "SELECT count(*) FROM django_tasks_database_dbtaskresult"
+                " WHERE status = 'SUCCESSFUL'"
             ),
             env=base_env(BENCH_DTDB_URL=url, DJANGO_SETTINGS_MODULE="bench.peers.dtdb_settings"),
             concurrency_option=False,

@@ -17,7 +17,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from django_tasks_db.models import DBTaskResult  # noqa: E402
+from django_tasks_db.models import DBTaskResult, get_date_max  # noqa: E402
 
 from bench.peers import dtdb_tasks  # noqa: E402
 
@@ -44,7 +44,7 @@ def fill(kind: str, count: int) -> dict:
                 priority=task.priority,
                 task_path=task.module_path,
                 queue_name=task.queue_name,
-                run_after=task.run_after,
+                run_after=task.run_after or get_date_max(),  # as its pre_save does
                 backend_name=backend.alias,
             )
             for key in range(start, min(count, start + chunk))
