@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from jobs import conf
 
@@ -44,10 +44,13 @@ def available() -> bool:
 def _execute(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Run one prepared statement on Django's connection, inside whatever transaction Django
     has open (none in the worker: the statement is its own transaction)."""
-    with connection.cursor():  # connects, runs the health check, honours atomic blocks
-        pass
-    with connection.wrap_database_errors:
-        conn = connection.connection
+    db = connections[DEFAULT_DB_ALIAS]
+    # What Django's cursor() checks first: no broken atomic block, a live connection.
+    db.validate_no_broken_transaction()
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        conn = db.connection
         if conn.prepare_threshold is None and conf.prepare_statements():
             # Django turns psycopg's preparing off; its own (client-side) cursors never prepare
             # anyway, so this only lets the statements here, marked prepare=True, be prepared.
@@ -55,7 +58,7 @@ def _execute(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         cursor = psycopg.Cursor(conn)
         try:
             cursor.execute(sql, params, prepare=True)
-            return cursor.fetchall() if cursor.description else []
+            return cursor.fetchall()  # every statement here ends with a SELECT
         finally:
             cursor.close()
 
