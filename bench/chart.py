@@ -61,6 +61,8 @@ def main(path: str) -> None:
     latency = results.get("latency", {})
     keys = [k for k in systems if k in latency]
     xs = range(len(keys))
+    if not keys:
+        ax.set_visible(False)
     p50 = [latency[k]["p50_ms"] for k in keys]
     p99 = [latency[k]["p99_ms"] for k in keys]
     bars = ax.bar([x - 0.2 for x in xs], p50, 0.4, label="p50", color="#555")
@@ -69,7 +71,8 @@ def main(path: str) -> None:
     ax.bar_label(bars, fmt="%.1f", fontsize=8)
     ax.set_xticks(list(xs))
     ax.set_xticklabels([names[k] for k in keys])
-    ax.set_yscale("log")
+    if keys:
+        ax.set_yscale("log")
     ax.set_title("Latency, commit to start (ms, log scale, lower is better)")
     ax.legend(fontsize=8)
 
