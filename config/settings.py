@@ -27,6 +27,7 @@ DEV_DEFAULTS = {
     "JOBS_RETRY_BACKOFF_MAX": (float, 3600.0),
     "JOBS_GRACE_PERIOD": (float, 30.0),
     "JOBS_HANDLER_MODULES": (list, []),
+    "JOBS_PREPARED_STATEMENTS": (bool, True),
     "JOB_RETENTION_DAYS": (int, 7),
     "MAX_JOBS_PER_USER": (int, 10),
     "MEDIA_ROOT": (str, str(BASE_DIR / "var" / "media")),
@@ -167,6 +168,7 @@ JOBS_RETRY_BACKOFF_BASE = env("JOBS_RETRY_BACKOFF_BASE")
 JOBS_RETRY_BACKOFF_MAX = env("JOBS_RETRY_BACKOFF_MAX")
 JOBS_GRACE_PERIOD = env("JOBS_GRACE_PERIOD")
 JOBS_HANDLER_MODULES = env("JOBS_HANDLER_MODULES")
+JOBS_PREPARED_STATEMENTS = env("JOBS_PREPARED_STATEMENTS")
 JOB_RETENTION_DAYS = env("JOB_RETENTION_DAYS")
 
 # Django's Tasks framework: @task functions become jobs that runworker runs (jobs/backends.py).
