@@ -137,6 +137,7 @@ class Worker:
         )
         self._threads: list[_JobThread] = []
         self._last_cancel_poll = 0.0
+        self._claim_retry = 0.0  # seconds until the next claim after a failed one
         self._health = (
             HealthServer(self, health_host, health_port) if health_port is not None else None
         )
@@ -222,10 +223,14 @@ class Worker:
                 queues=self.queues,
             )
         except Exception:
-            logger.exception("worker=%s claim failed; retrying after the poll interval", self.id)
+            # Retry soon, backing off, however long the poll interval: a wake-up (a NOTIFY)
+            # that found a dead connection must not leave the jobs waiting a whole interval.
+            self._claim_retry = min(max(self._claim_retry * 2, 0.1), 5.0)
+            self._database_lost(f"claiming jobs (retrying in {self._claim_retry:g}s)")
             with self._lock:
                 self._succeeded[:0] = runs
             return 0
+        self._claim_retry = 0.0
         for run in runs:
             if self._active.get(run.job.pk) is run:
                 self._finish(run.job, run, "succeeded" if run.job.pk in held else "discarded")
@@ -238,10 +243,10 @@ class Worker:
             return True
         # Burst: done only when a claim made with nothing running found nothing. A job that
         # finished after this pass's claim may have made its dependents ready.
-        return self.burst and idle and claimed == 0 and not self._active
+        return self.burst and idle and claimed == 0 and not self._active and not self._claim_retry
 
     def _next_wait(self) -> float:
-        wait = self.poll_interval
+        wait = min(self.poll_interval, self._claim_retry or self.poll_interval)
         now = time.monotonic()
         with self._lock:
             for run in self._active.values():
