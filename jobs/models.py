@@ -258,15 +258,22 @@ class Job(models.Model):
         return True
 
     def release(self) -> bool:
-        """Give a running job back to the queue without counting the attempt (shutdown)."""
+        """Give a running job back to the queue without counting the attempt (shutdown).
+
+        A job that staff asked to cancel is cancelled instead. False when not released."""
         with transaction.atomic():
-            if not self._held().update(
-                status=Job.Status.QUEUED,
-                attempts=F("attempts") - 1,
-                worker_id="",
-                lease_expires_at=None,
-                started_at=None,
+            if (
+                not self._held()
+                .filter(cancel_requested=False)
+                .update(
+                    status=Job.Status.QUEUED,
+                    attempts=F("attempts") - 1,
+                    worker_id="",
+                    lease_expires_at=None,
+                    started_at=None,
+                )
             ):
+                self.mark_cancelled("Cancelled while running (stopped at worker shutdown)")
                 return False
             self._end_attempt(outcome=JobAttempt.Outcome.RELEASED, error="Worker shut down")
             self.status, self.attempts, self.worker_id = Job.Status.QUEUED, self.attempts - 1, ""

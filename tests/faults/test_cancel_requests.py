@@ -58,3 +58,19 @@ def test_a_job_cancelled_while_running_is_not_retried_when_it_fails():
         "RuntimeError: failed before seeing the cancel"
     )
     assert list(job.attempt_history.values_list("outcome", flat=True)) == ["failed"]
+
+
+def test_a_cancel_request_survives_a_shutdown_that_gives_the_job_back(fleet):
+    """The handler never looks at its context, so the worker stops before the job does: the
+    job must end cancelled, not go back to the queue to run again."""
+    worker = fleet("cancel-shutdown", "--grace-period", "0.5")
+    wait_registered("cancel-shutdown")
+    job = enqueue("test_hang", {"seconds": 3600})
+    wait_for(lambda: refreshed(job).status == Job.Status.RUNNING)
+
+    assert job.cancel()
+    worker.signal(signal.SIGTERM)
+    assert worker.wait(60) == 0, worker.output()[-3000:]
+
+    assert refreshed(job).status == Job.Status.CANCELLED
+    assert list(job.attempt_history.values_list("outcome", flat=True)) == ["cancelled"]
