@@ -262,8 +262,8 @@ class Job(models.Model):
 
         A job that staff asked to cancel is cancelled instead. False when not released."""
         with transaction.atomic():
-            if (
-                not self._held()
+            released = (
+                self._held()
                 .filter(cancel_requested=False)
                 .update(
                     status=Job.Status.QUEUED,
@@ -272,7 +272,8 @@ class Job(models.Model):
                     lease_expires_at=None,
                     started_at=None,
                 )
-            ):
+            )
+            if not released:
                 self.mark_cancelled("Cancelled while running (stopped at worker shutdown)")
                 return False
             self._end_attempt(outcome=JobAttempt.Outcome.RELEASED, error="Worker shut down")
