@@ -71,7 +71,7 @@ def test_sigkill_two_of_four_workers_under_load(fleet):
         ids,
         recovery_seconds=recovery,
         notes=(
-            f"seed {seed}; the dead workers held {held_total} jobs; lease {LEASE_SECONDS}s; "
+            f"seed {seed}; the dead workers held {held_total} job(s); lease {LEASE_SECONDS}s; "
             "recovery: kill to the last of their jobs taken back"
         ),
     )
