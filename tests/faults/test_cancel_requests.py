@@ -21,6 +21,7 @@ def refreshed(job: Job) -> Job:
     return job
 
 
+@pytest.mark.postgres
 def test_a_cancel_request_survives_the_death_of_the_worker(fleet):
     doomed = fleet("cancel-doomed")
     wait_registered("cancel-doomed")
@@ -60,6 +61,7 @@ def test_a_job_cancelled_while_running_is_not_retried_when_it_fails():
     assert list(job.attempt_history.values_list("outcome", flat=True)) == ["failed"]
 
 
+@pytest.mark.postgres
 def test_a_cancel_request_survives_a_shutdown_that_gives_the_job_back(fleet):
     """The handler never looks at its context, so the worker stops before the job does: the
     job must end cancelled, not go back to the queue to run again."""

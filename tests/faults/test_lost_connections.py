@@ -15,6 +15,7 @@ import time
 from datetime import timedelta
 
 import psycopg
+import pytest
 from django.db import connection
 from django.utils import timezone
 
@@ -23,6 +24,8 @@ from jobs.services import enqueue_many
 from tests.conftest import wait_for
 from tests.faults import outcome
 from tests.faults.conftest import wait_registered
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 JOBS = 300
 STORM_SECONDS = 4

@@ -7,6 +7,7 @@ import os
 import random
 import signal
 
+import pytest
 from django.utils import timezone
 
 from jobs.models import Job, JobAttempt
@@ -14,6 +15,8 @@ from jobs.services import enqueue_many
 from tests.conftest import wait_for
 from tests.faults import outcome
 from tests.faults.conftest import LEASE_SECONDS, wait_registered
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 JOBS = 2000
 
