@@ -341,8 +341,10 @@ class Job(models.Model):
         """Finish the attempt with an error: retry with backoff, or fail for good."""
         error, traceback = storable_text(error), storable_text(traceback)
         with transaction.atomic():
-            if not self._held().select_for_update().exists():
+            held = self._held().select_for_update().values_list("cancel_requested", flat=True)
+            if not held:
                 return False
+            self.cancel_requested = held[0]
             self._end_attempt(outcome=JobAttempt.Outcome.FAILED, error=error)
             self._retry_or_fail(error=error, traceback=traceback, retry=retry)
         return True
@@ -361,15 +363,23 @@ class Job(models.Model):
         return True
 
     def release(self) -> bool:
-        """Give a running job back to the queue without counting the attempt (shutdown)."""
+        """Give a running job back to the queue without counting the attempt (shutdown).
+
+        A job that staff asked to cancel is cancelled instead. False when not released."""
         with transaction.atomic():
-            if not self._held().update(
-                status=Job.Status.QUEUED,
-                attempts=F("attempts") - 1,
-                worker_id="",
-                lease_expires_at=None,
-                started_at=None,
-            ):
+            released = (
+                self._held()
+                .filter(cancel_requested=False)
+                .update(
+                    status=Job.Status.QUEUED,
+                    attempts=F("attempts") - 1,
+                    worker_id="",
+                    lease_expires_at=None,
+                    started_at=None,
+                )
+            )
+            if not released:
+                self.mark_cancelled("Cancelled while running (stopped at worker shutdown)")
                 return False
             self._end_attempt(outcome=JobAttempt.Outcome.RELEASED, error="Worker shut down")
             self.status, self.attempts, self.worker_id = Job.Status.QUEUED, self.attempts - 1, ""
@@ -395,7 +405,8 @@ class Job(models.Model):
         )
 
     def _retry_or_fail(self, *, error: str, traceback: str, retry: bool = True) -> None:
-        """After a failed attempt (row already locked or fenced): schedule a retry or give up."""
+        """After a failed attempt (row already locked or fenced): schedule a retry or give up.
+        A job that staff asked to cancel while it ran is cancelled, never retried."""
         now = timezone.now()
         fields: dict[str, Any] = {
             "error": error,
@@ -403,14 +414,20 @@ class Job(models.Model):
             "worker_id": "",
             "lease_expires_at": None,
         }
-        if retry and self.attempts < self.max_attempts:
+        if self.cancel_requested:
+            fields |= {
+                "status": Job.Status.CANCELLED,
+                "finished_at": now,
+                "error": f"Cancelled while running; the attempt ended with: {error}",
+            }
+        elif retry and self.attempts < self.max_attempts:
             fields |= {"status": Job.Status.QUEUED, "run_at": now + self.backoff(self.attempts)}
         else:
             fields |= {"status": Job.Status.FAILED, "finished_at": now}
         Job.objects.filter(pk=self.pk).update(**fields)
         for name, value in fields.items():
             setattr(self, name, value)
-        if self.status == Job.Status.FAILED:
+        if self.status != Job.Status.QUEUED:
             self._refund_credits()
             self._cancel_dependents()
 

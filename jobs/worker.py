@@ -147,8 +147,10 @@ class Worker:
 
     def run(self) -> int:
         """Work until stopped, or with ``burst`` until nothing is ready. Returns the exit code."""
-        self._register()
         previous = self._install_signals()
+        if not self._register_when_reachable():
+            self._restore_signals(previous)
+            return 0
         self._heartbeat_thread.start()
         if self._listener:
             self._listener.start()
@@ -473,6 +475,26 @@ class Worker:
         WorkerRow.objects.stale().exclude(pk=self.id).delete()
 
     # --- the Worker row -----------------------------------------------------------------
+
+    def _register_when_reachable(self) -> bool:
+        """Write the worker's row, waiting for the database if it is down (a worker restarted
+        while PostgreSQL restarts). False when stopped before the database came back."""
+        delay = 0.5
+        while not self._stopping.is_set():
+            try:
+                self._register()
+                return True
+            except OperationalError as exc:
+                logger.warning(
+                    "worker=%s cannot reach the database (%s); trying again in %.1fs",
+                    self.id,
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                    delay,
+                )
+                connection.close()
+                self._wake.wait(delay)
+                delay = min(delay * 2, 10.0)
+        return False
 
     def _register(self) -> None:
         WorkerRow.objects.update_or_create(

@@ -102,3 +102,10 @@ def poison(payload: dict[str, Any], ctx: JobContext) -> None:
     if os.getpid() == payload["spare_pid"]:
         raise PermanentError("fault_poison runs only in worker processes started by a test")
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+@register("fault_cancelled_then_fails")
+def cancelled_then_fails(payload: dict[str, Any], ctx: JobContext) -> None:
+    """Staff cancel it while it runs, and it fails before it looks at its context."""
+    ctx.job.cancel()
+    raise RuntimeError("failed before seeing the cancel")

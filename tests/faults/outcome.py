@@ -148,7 +148,7 @@ def table(figures: list[Figures]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for f in figures:
-        recovery = "–" if f.recovery_seconds is None else f"{f.recovery_seconds:.1f} s"
+        recovery = "–" if f.recovery_seconds is None else f"{f.recovery_seconds:.2f} s"
         rows.append(
             f"| {f.scenario} | {f.jobs} | {f.succeeded} | {f.failed} | {f.lost} | "
             f"{f.duplicated} | {recovery} | {f.naive_duplicated} | {f.notes} |"

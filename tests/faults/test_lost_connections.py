@@ -15,6 +15,7 @@ import time
 from datetime import timedelta
 
 import psycopg
+import pytest
 from django.db import connection
 from django.utils import timezone
 
@@ -23,6 +24,8 @@ from jobs.services import enqueue_many
 from tests.conftest import wait_for
 from tests.faults import outcome
 from tests.faults.conftest import wait_registered
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 JOBS = 300
 STORM_SECONDS = 4
@@ -193,3 +196,36 @@ def test_workers_carry_on_after_the_database_is_unreachable_for_a_while(fleet):
         notes="recovery: database back to a job finished by every worker",
     )
     assert figures.problems == []
+
+
+def test_a_worker_started_while_the_database_is_down_waits_for_it(fleet):
+    """A worker (re)started by its supervisor while PostgreSQL restarts must wait for the
+    database, not crash."""
+    allow_connections(False)
+    try:
+        worker = fleet("early")
+
+        def waiting() -> bool:
+            """the worker says it cannot reach the database yet"""
+            return "cannot reach the database" in worker.output()
+
+        wait_for(waiting, timeout=60)
+        assert worker.process.poll() is None, worker.output()[-3000:]
+    finally:
+        allow_connections(True)
+    wait_registered("early")
+    ids = [job.pk for job in enqueue_many("fault_effect", [{"ms": 0}] * 3)]
+    wait_for(lambda: Job.objects.filter(pk__in=ids, status=Job.Status.SUCCEEDED).count() == 3)
+    worker.signal(signal.SIGTERM)
+    assert worker.wait(60) == 0, worker.output()[-3000:]
+
+
+def test_a_worker_waiting_for_the_database_stops_on_sigterm(fleet):
+    allow_connections(False)
+    try:
+        worker = fleet("never-connected")
+        wait_for(lambda: "cannot reach the database" in worker.output(), timeout=60)
+        worker.signal(signal.SIGTERM)
+        assert worker.wait(30) == 0, worker.output()[-3000:]
+    finally:
+        allow_connections(True)

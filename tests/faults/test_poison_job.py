@@ -7,11 +7,15 @@ from __future__ import annotations
 import os
 import signal
 
+import pytest
+
 from jobs.models import Job, JobAttempt
 from jobs.services import enqueue, enqueue_many
 from tests.conftest import wait_for
 from tests.faults import outcome
 from tests.faults.conftest import LEASE_SECONDS, wait_registered
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def test_poison_job_fails_after_its_attempts_and_the_rest_finish(fleet):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 
+import pytest
 from django.db import connection
 from django.utils import timezone
 
@@ -19,6 +20,8 @@ from tests.faults import outcome
 from tests.faults.conftest import LEASE_SECONDS, wait_registered
 from tests.faults.handlers import EFFECTS
 from tests.processes import get_health, health_url
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 LONG_JOBS = 4
 

@@ -8,6 +8,7 @@ import signal
 import time
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from jobs.models import Job, JobAttempt
@@ -15,6 +16,8 @@ from jobs.services import enqueue_many
 from tests.conftest import wait_for
 from tests.faults import outcome
 from tests.faults.conftest import wait_registered
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 JOBS = 120
 GRACE_SECONDS = 30

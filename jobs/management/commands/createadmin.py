@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Field
 
 
 class Command(BaseCommand):
@@ -18,6 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, username: str, **options: Any) -> None:
         User = get_user_model()
         field = User._meta.get_field(User.USERNAME_FIELD)
+        assert isinstance(field, Field)
         try:
             field.clean(username, None)
         except ValidationError as exc:
