@@ -69,6 +69,11 @@ def max_frames() -> int:
     return int(_get("BRIEFS_MAX_FRAMES", 120))
 
 
+def audio_chunk_seconds() -> int:
+    """Audio goes to speech-to-text in pieces this long (OpenAI takes files up to 25 MB)."""
+    return int(_get("BRIEFS_AUDIO_CHUNK_SECONDS", 1200))
+
+
 def frames_per_request() -> int:
     return int(_get("BRIEFS_FRAMES_PER_REQUEST", 20))
 

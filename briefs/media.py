@@ -170,8 +170,16 @@ def make_slim(source: Path, target: Path, *, ctx: JobContext | None) -> None:
     )
 
 
-def extract_audio(source: Path, target: Path, *, ctx: JobContext | None) -> None:
-    """Mono 16 kHz MP3: small enough for speech-to-text upload limits."""
+def extract_audio(
+    source: Path,
+    target: Path,
+    *,
+    ctx: JobContext | None,
+    start: float = 0.0,
+    seconds: float | None = None,
+) -> None:
+    """Mono 16 kHz MP3 (about 22 MB an hour): from ``start`` for ``seconds`` (to the end)."""
+    window = ["-ss", f"{start:g}"] + (["-t", f"{seconds:g}"] if seconds is not None else [])
     run(
         [
             conf.ffmpeg(),
@@ -179,6 +187,7 @@ def extract_audio(source: Path, target: Path, *, ctx: JobContext | None) -> None
             "-y",
             "-v",
             "error",
+            *window,
             "-i",
             str(source),
             "-vn",

@@ -546,19 +546,7 @@ def transcribe(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         speech: list[dict[str, Any]] = []
         language = ""
         if info.has_audio:
-            ctx.progress(10, "Extracting the audio")
-            audio = Path(tmp) / "audio.mp3"
-            media.extract_audio(raw_local, audio, ctx=ctx)
-            ctx.progress(20, "Transcribing the speech")
-            spoken = ai.transcribe_audio(
-                ctx=ctx,
-                path=audio,
-                duration=info.duration,
-                offline=lambda: offline.transcript_audio(duration=info.duration),
-            )
-            speech = spoken.data["segments"]
-            language = spoken.data["language"]
-            models.append(spoken.model)
+            speech, language = _transcribe_speech(raw_local, info.duration, Path(tmp), ctx, models)
         ctx.progress(40, "Extracting the frames")
         frames_dir = Path(tmp) / "frames"
         frames_dir.mkdir()
@@ -594,6 +582,36 @@ def transcribe(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         "segments": len(segments),
         "frames": len(frames),
     }
+
+
+def _transcribe_speech(
+    video: Path, duration: float, tmp: Path, ctx: JobContext, models: list[str]
+) -> tuple[list[dict[str, Any]], str]:
+    """Speech-to-text in pieces of BRIEFS_AUDIO_CHUNK_SECONDS (upload limits), with the
+    segments' times shifted back onto the whole video."""
+    chunk = max(1, conf.audio_chunk_seconds())
+    pieces = max(1, math.ceil(duration / chunk))
+    segments: list[dict[str, Any]] = []
+    language = ""
+    for index in range(pieces):
+        start = index * chunk
+        length = min(chunk, duration - start)
+        ctx.progress(10 + 30 * index // pieces, f"Transcribing the speech ({index + 1}/{pieces})")
+        audio = tmp / f"audio-{index + 1}.mp3"
+        media.extract_audio(video, audio, ctx=ctx, start=start, seconds=length)
+        spoken = ai.transcribe_audio(
+            ctx=ctx,
+            path=audio,
+            duration=length,
+            offline=functools.partial(offline.transcript_audio, duration=length),
+        )
+        for segment in spoken.data["segments"]:
+            segments.append(
+                segment | {"start": segment["start"] + start, "end": segment["end"] + start}
+            )
+        language = language or spoken.data["language"]
+        models.append(spoken.model)
+    return segments, language
 
 
 def _describe_frames(
