@@ -182,3 +182,26 @@ def test_status_annotation_matches_the_property_in_one_query(user):
     assert list(
         Brief.objects.with_status().filter(derived_status="failed").values_list("pk", flat=True)
     ) == [failed.pk]
+
+
+@pytest.mark.django_db
+def test_starting_a_failed_brief_again_and_succeeding_completes_it(user):
+    brief = make(user, "text")
+    first = brief_start(brief=brief, use_pipeline=True)
+    Job.objects.filter(pk=first[0].pk).update(status="succeeded")
+    Job.objects.filter(pk=first[1].pk).update(status="failed", error="boom")
+    Job.objects.filter(pk=first[2].pk).update(status="cancelled")
+    assert Brief.objects.get(pk=brief.pk).status == "failed"
+    assert "text_analysis" in brief.failure_reason
+
+    again = brief_start(brief=brief, use_pipeline=True)  # a failed brief may start again
+    Job.objects.filter(pk__in=[job.pk for job in again]).update(status="succeeded")
+    assert Brief.objects.get(pk=brief.pk).status == "completed"
+    assert Brief.objects.with_status().get(pk=brief.pk).status == "completed"
+    assert brief.failure_reason == ""
+
+    (job,) = brief_start(brief=brief)  # another analysis: live again
+    assert Brief.objects.with_status().get(pk=brief.pk).status == "processing"
+    Job.objects.filter(pk=job.pk).update(status="cancelled")
+    assert Brief.objects.with_status().get(pk=brief.pk).status == "failed"
+    assert Brief.objects.get(pk=brief.pk).status == "failed"
