@@ -34,7 +34,7 @@ import openai
 
 from briefs import conf
 from briefs.prompts import Prompt
-from briefs.schemas import SchemaMismatch, validate
+from briefs.schemas import SchemaMismatch, storable, validate
 from jobs.exceptions import PermanentError
 
 if TYPE_CHECKING:
@@ -132,7 +132,9 @@ def structured(
         validate(data, schema, name=schema_name)
     except SchemaMismatch as exc:
         raise PermanentError(str(exc)) from None
-    return AIResult(data=data, model=response.model or model, provider=OPENAI, usage=usage)
+    return AIResult(
+        data=storable(data), model=response.model or model, provider=OPENAI, usage=usage
+    )
 
 
 def image_part(data: bytes, *, mime: str = "image/jpeg", detail: str = "low") -> dict[str, Any]:
@@ -187,7 +189,7 @@ def transcribe_audio(
         segments = [{"start": 0.0, "end": float(duration), "text": text}]
     language = str(getattr(response, "language", "") or "")
     return AIResult(
-        data={"language": language, "segments": segments},
+        data=storable({"language": language, "segments": segments}),
         model=model,
         provider=OPENAI,
         usage=usage,

@@ -72,6 +72,9 @@ def brief_create(
         cleaned_assets = clean_assets(assets or [])
     except ValidationError as exc:
         errors["assets"] = " ".join(exc.messages)
+    for field, value in (("title", title), ("query", query), ("description", description)):
+        if value and not _storable(value):
+            errors.setdefault(field, "Contains characters that cannot be stored (NUL).")
     if errors:
         raise ValidationError(errors)
     brief = Brief(
@@ -206,6 +209,16 @@ def _start_chain(brief: Brief, steps: list[str], extra: dict[str, Any]) -> list[
             )
             jobs.append(previous)
     return jobs
+
+
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _kind_from_name(name: str) -> str | None:
