@@ -134,6 +134,7 @@ def storyboard(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 
 def asset_prep(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Fetch URL assets into storage, check every asset with ffprobe, review images."""
+    ctx.progress(2, "Checking the assets")
     brief = load_brief(payload)
     assets = [a for a in brief.assets or [] if isinstance(a, dict)]
     prepared = []
