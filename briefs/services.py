@@ -28,6 +28,8 @@ from django.utils.text import get_valid_filename
 
 from briefs.exceptions import BriefError
 from briefs.models import Brief
+from jobs import credits
+from jobs.exceptions import InsufficientCredits
 from jobs.models import Job
 from jobs.services import enqueue
 
@@ -198,6 +200,11 @@ def _start_chain(brief: Brief, steps: list[str], extra: dict[str, Any]) -> list[
             raise BriefError(
                 f"Brief #{brief.pk} is already processing; wait for its jobs or cancel them."
             )
+        # Say what the whole chain costs up front (each enqueue still charges atomically).
+        total = sum(credits.cost_of(step) for step in steps)
+        available = credits.balance(brief.owner)
+        if total > available:
+            raise InsufficientCredits(needed=total, balance=available, job_type=" → ".join(steps))
         previous = None
         for step in steps:
             previous = enqueue(

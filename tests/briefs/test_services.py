@@ -119,10 +119,16 @@ def test_starting_needs_credits_for_every_step_or_creates_nothing(user, settings
     settings.CREDITS_STARTING_BALANCE = 7  # video pipeline: 1 + 0 + 5 + 1 = 7
     brief_start(brief=make(user), use_pipeline=True)
     assert CreditAccount.objects.get(user=user).balance == 0
+    CreditAccount.objects.filter(user=user).update(balance=6)
     brief = make(user)
-    with pytest.raises(InsufficientCredits):
+    with pytest.raises(InsufficientCredits) as info:
         brief_start(brief=brief, use_pipeline=True)
+    assert str(info.value) == (
+        "Not enough credits for 'analysis → asset_prep → video_generation → render': "
+        "it costs 7, the balance is 6."
+    )
     assert not brief.jobs.exists()
+    assert CreditAccount.objects.get(user=user).balance == 6
 
 
 @pytest.mark.django_db
