@@ -137,10 +137,11 @@ def structured(
     )
 
 
-def image_part(data: bytes, *, mime: str = "image/jpeg", detail: str = "low") -> dict[str, Any]:
-    """A Responses input part holding an image."""
+def image_part(data: bytes, *, mime: str = "image/jpeg") -> dict[str, Any]:
+    """A Responses input part holding an image (``OPENAI_IMAGE_DETAIL``: low, high or auto)."""
     encoded = base64.b64encode(data).decode()
-    return {"type": "input_image", "image_url": f"data:{mime};base64,{encoded}", "detail": detail}
+    url = f"data:{mime};base64,{encoded}"
+    return {"type": "input_image", "image_url": url, "detail": conf.image_detail()}
 
 
 def text_part(text: str) -> dict[str, Any]:

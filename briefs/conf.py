@@ -27,6 +27,13 @@ def vision_model() -> str:
     return str(_get("OPENAI_VISION_MODEL", text_model()))
 
 
+def image_detail() -> str:
+    """How closely the vision model looks at frames: low (cheap), high (reads small text) or
+    auto."""
+    value = str(_get("OPENAI_IMAGE_DETAIL", "auto"))
+    return value if value in ("low", "high", "auto") else "auto"
+
+
 def transcribe_model() -> str:
     return str(_get("OPENAI_TRANSCRIBE_MODEL", "whisper-1"))
 

@@ -81,6 +81,7 @@ def test_video_becomes_transcript_and_sop(fake_openai, video_brief, user):
     ]
     assert len(images) == 3  # a 3-second video at 1 fps
     assert images[0]["image_url"].startswith("data:image/jpeg;base64,")
+    assert images[0]["detail"] == "auto"
 
     transcript = Transcript.objects.get(brief=brief)
     assert transcript.job_id == jobs[1].pk
