@@ -707,6 +707,11 @@ def sop_extract(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         transcript = brief.transcripts.first()
     if transcript is None:
         raise PermanentError(f"Brief #{brief.pk} has no transcript yet; run transcribe first.")
+    if not transcript.segments:
+        raise PermanentError(
+            f"The transcript of brief #{brief.pk} is empty (no speech, no frames): there is "
+            "nothing to make an SOP from."
+        )
     prompt = prompts.get("sop_parser")
     ctx.progress(20, "Asking the model for the SOP")
     content = f"Video title: {brief.title}\nWhat the SOP is for: {brief.query}\n\nTranscript:\n"
