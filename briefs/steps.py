@@ -555,8 +555,9 @@ def transcribe(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
             # 1 fps; a video longer than BRIEFS_MAX_FRAMES seconds is sampled more sparsely.
             every = max(1, math.ceil(info.duration / max(1, conf.max_frames())))
             frames = media.extract_frames(slim_local, frames_dir, ctx=ctx, every=every)
+            thumbs = media.thumbnails(frames_dir, ctx=ctx) if ai.provider() == ai.OFFLINE else {}
         frames = media.sample(frames, conf.max_frames())
-        events = _describe_frames(frames, prompt, ctx, models)
+        events = _describe_frames(frames, prompt, ctx, models, thumbs)
     segments = merge_segments(speech, events, duration=info.duration)
     model = "+".join(dict.fromkeys(models)) or ai.OFFLINE
     job = ctx.job
@@ -620,6 +621,7 @@ def _describe_frames(
     prompt: prompts.Prompt,
     ctx: JobContext,
     models: list[str],
+    thumbs: dict[str, bytes],
 ) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     batches = list(ai.chunks(frames, conf.frames_per_request()))
@@ -642,7 +644,11 @@ def _describe_frames(
             schema=schemas.SCREEN_EVENTS_SCHEMA,
             schema_name="screen_events",
             model=conf.vision_model(),
-            offline=functools.partial(offline.screen_events, times=times),
+            offline=functools.partial(
+                offline.screen_events,
+                times=times,
+                thumbs=[thumbs.get(path.name, b"") for _, path in batch],
+            ),
         )
         models.append(result.model)
         events.extend(result.data["events"])
