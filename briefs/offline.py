@@ -188,8 +188,8 @@ def screen_events(*, times: list[float], thumbs: list[bytes] | None = None) -> d
             brightness = sum(thumb) / len(thumb) / 255
             text += f": brightness {brightness:.0%}"
             if previous and len(previous) == len(thumb):
-                change = sum(abs(a - b) for a, b in zip(thumb, previous, strict=True))
-                change /= len(thumb) * 255
+                total = sum(abs(a - b) for a, b in zip(thumb, previous, strict=True))
+                change = total / (len(thumb) * 255)
                 text += "; " + (
                     NEW_SCENE
                     if change > 0.15

@@ -4,7 +4,7 @@ from briefs.checks import check_ai_settings
 
 
 def ids(settings_obj) -> set[str]:
-    return {message.id for message in check_ai_settings()}
+    return {str(message.id) for message in check_ai_settings()}
 
 
 def test_default_settings_pass(settings):
