@@ -34,7 +34,7 @@ import openai
 
 from briefs import conf
 from briefs.prompts import Prompt
-from briefs.schemas import SchemaMismatch, validate
+from briefs.schemas import SchemaMismatch, storable, validate
 from jobs.exceptions import PermanentError
 
 if TYPE_CHECKING:
@@ -132,13 +132,16 @@ def structured(
         validate(data, schema, name=schema_name)
     except SchemaMismatch as exc:
         raise PermanentError(str(exc)) from None
-    return AIResult(data=data, model=response.model or model, provider=OPENAI, usage=usage)
+    return AIResult(
+        data=storable(data), model=response.model or model, provider=OPENAI, usage=usage
+    )
 
 
-def image_part(data: bytes, *, mime: str = "image/jpeg", detail: str = "low") -> dict[str, Any]:
-    """A Responses input part holding an image."""
+def image_part(data: bytes, *, mime: str = "image/jpeg") -> dict[str, Any]:
+    """A Responses input part holding an image (``OPENAI_IMAGE_DETAIL``: low, high or auto)."""
     encoded = base64.b64encode(data).decode()
-    return {"type": "input_image", "image_url": f"data:{mime};base64,{encoded}", "detail": detail}
+    url = f"data:{mime};base64,{encoded}"
+    return {"type": "input_image", "image_url": url, "detail": conf.image_detail()}
 
 
 def text_part(text: str) -> dict[str, Any]:
@@ -187,7 +190,7 @@ def transcribe_audio(
         segments = [{"start": 0.0, "end": float(duration), "text": text}]
     language = str(getattr(response, "language", "") or "")
     return AIResult(
-        data={"language": language, "segments": segments},
+        data=storable({"language": language, "segments": segments}),
         model=model,
         provider=OPENAI,
         usage=usage,

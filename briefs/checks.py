@@ -6,6 +6,7 @@ import shutil
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.checks import Error, Warning, register
 
 from briefs import conf
@@ -27,6 +28,9 @@ def check_ai_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Wa
                 id="briefs.W002",
             )
         )
+    detail = getattr(settings, "OPENAI_IMAGE_DETAIL", "auto") or "auto"
+    if detail not in ("low", "high", "auto"):
+        messages.append(Error("OPENAI_IMAGE_DETAIL must be low, high or auto.", id="briefs.E004"))
     if conf.timeout() <= 0:
         messages.append(Error("OPENAI_TIMEOUT must be more than 0 seconds.", id="briefs.E002"))
     if conf.max_retries() < 0:

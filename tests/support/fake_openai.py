@@ -70,7 +70,7 @@ import pytest
 API_KEY = "sk-fake-test-key-not-a-secret"
 
 #: What the fake speech-to-text "hears", whatever the audio.
-SPEECH = [
+SPEECH: list[dict[str, Any]] = [
     {"start": 0.0, "end": 1.2, "text": "Open the settings page."},
     {"start": 1.2, "end": 2.6, "text": "Click Save to keep the changes."},
 ]
@@ -132,8 +132,8 @@ class FakeOpenAI:
     @property
     def base_url(self) -> str:
         assert self._server is not None, "start() the server first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}/v1"
 
     def env(self) -> dict[str, str]:
         """Environment for a worker subprocess that should use this server."""
@@ -443,7 +443,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _video_create(self, record: Recorded) -> None:
         fake = self.server_fake
-        video = {
+        video: dict[str, Any] = {
             "id": fake._next_id("video"),
             "object": "video",
             "created_at": int(time.time()),
@@ -524,9 +524,10 @@ def _multipart(
     form: dict[str, str] = {}
     files: dict[str, tuple[str, bytes]] = {}
     for part in message.iter_parts():  # type: ignore[attr-defined]
-        name = part.get_param("name", header="content-disposition")
+        name = str(part.get_param("name", header="content-disposition"))
         filename = part.get_filename()
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        payload = payload if isinstance(payload, bytes) else b""
         if filename is not None:
             files[name] = (filename, payload)
         else:
