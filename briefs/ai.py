@@ -2,7 +2,8 @@
 
 Settings (``briefs/conf.py``): ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``OPENAI_MODEL``,
 ``OPENAI_VISION_MODEL``, ``OPENAI_TRANSCRIBE_MODEL``, ``OPENAI_IMAGE_MODEL``,
-``OPENAI_VIDEO_MODEL``, ``OPENAI_TIMEOUT``, ``OPENAI_MAX_RETRIES``.
+``OPENAI_TTS_MODEL``, ``OPENAI_TTS_VOICE``, ``OPENAI_VIDEO_MODEL``, ``OPENAI_TIMEOUT``,
+``OPENAI_MAX_RETRIES``.
 
 - Provider: ``openai`` when a key is set, otherwise ``offline``: each caller passes an
   ``offline`` function that makes a simple deterministic result, and every result says which
@@ -21,6 +22,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -102,10 +105,10 @@ def structured(
     parts = [{"type": "input_text", "text": content}] if isinstance(content, str) else content
     _check(ctx)
     with _errors(f"{schema_name} ({model})"):
-        response = client().responses.create(
+        response = client().responses.create(  # type: ignore[call-overload]
             model=model,
             instructions=prompt.text,
-            input=[{"role": "user", "content": parts}],  # type: ignore[list-item, typeddict-item]
+            input=[{"role": "user", "content": parts}],
             text={
                 "format": {
                     "type": "json_schema",
@@ -153,9 +156,10 @@ def transcribe_audio(
     if provider() == OFFLINE:
         return AIResult(data=offline(), model=OFFLINE, provider=OFFLINE)
     model = conf.transcribe_model()
-    verbose = model.startswith("whisper")
+    verbose = not model.startswith("gpt-4o")  # gpt-4o-*transcribe answer plain JSON only
     _check(ctx)
     with _errors(f"transcription ({model})"), path.open("rb") as audio:
+        response: Any
         if verbose:
             response = client().audio.transcriptions.create(
                 model=model,
@@ -176,7 +180,8 @@ def transcribe_audio(
         get = segment.get if isinstance(segment, dict) else lambda k, s=segment: getattr(s, k)
         text = str(get("text") or "").strip()
         if text:
-            segments.append({"start": float(get("start")), "end": float(get("end")), "text": text})
+            start, end = float(get("start") or 0), float(get("end") or 0)
+            segments.append({"start": start, "end": end, "text": text})
     text = str(getattr(response, "text", "") or "").strip()
     if not segments and text:
         segments = [{"start": 0.0, "end": float(duration), "text": text}]
@@ -211,6 +216,29 @@ def generate_image(
     return AIResult(data=image, model=model, provider=OPENAI, usage=usage)
 
 
+def speak(*, ctx: JobContext | None, text: str, offline: Callable[[], bytes | None]) -> AIResult:
+    """Narration: text-to-speech as MP3 bytes (``data`` is None when narration is off)."""
+    model = conf.tts_model()
+    if provider() == OFFLINE:
+        return AIResult(data=offline(), model=OFFLINE, provider=OFFLINE)
+    if not model:
+        return AIResult(data=None, model="", provider=OPENAI)
+    _check(ctx)
+    with _errors(f"narration ({model})"):
+        response = client().audio.speech.create(
+            model=model,
+            voice=conf.tts_voice(),  # type: ignore[arg-type]
+            input=text[:4000],
+            response_format="mp3",
+        )
+        audio = response.read()
+    usage = {"tts_characters": len(text[:4000])}
+    _record(ctx, usage)
+    if not audio:
+        raise PermanentError(f"The speech model {model} returned no audio.")
+    return AIResult(data=audio, model=model, provider=OPENAI, usage=usage)
+
+
 def generate_video(
     *,
     ctx: JobContext | None,
@@ -226,7 +254,10 @@ def generate_video(
     model = conf.video_model()
     _check(ctx)
     api = client().videos
-    with _errors(f"video generation ({model})"):
+    # The SDK marks the videos API deprecated (Sora's shutdown); it stays for servers that
+    # still offer it. The default path makes videos from keyframes instead (briefs/steps.py).
+    with warnings.catch_warnings(), _errors(f"video generation ({model})"):
+        warnings.simplefilter("ignore", DeprecationWarning)
         video = api.create(model=model, prompt=prompt, seconds=str(seconds), size=size)  # type: ignore[arg-type]
         while video.status in ("queued", "in_progress"):
             if on_progress:
@@ -261,9 +292,13 @@ class _errors:
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
-    ) -> bool:
+    ) -> None:
+        if isinstance(exc, json.JSONDecodeError):
+            # The SDK hands a body that is not JSON straight through: a broken proxy or server.
+            message = f"The AI server's answer to {self.what} is not valid JSON."
+            raise AIUnavailable(message) from exc
         if exc is None or not isinstance(exc, openai.OpenAIError):
-            return False
+            return None
         raise _translate(exc, self.what) from exc
 
 
@@ -271,7 +306,7 @@ def _translate(exc: openai.OpenAIError, what: str) -> Exception:
     if isinstance(exc, openai.APITimeoutError):
         return AIUnavailable(f"The AI server did not answer {what} in time ({conf.timeout():g}s).")
     if isinstance(exc, openai.APIConnectionError):
-        return AIUnavailable(f"Could not reach the AI server for {what}: {exc}")
+        return AIUnavailable(f"Could not reach the AI server for {what}: {redact(str(exc))}")
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         message = _error_message(exc)
@@ -292,17 +327,32 @@ def _translate(exc: openai.OpenAIError, what: str) -> Exception:
             )
         return PermanentError(f"The AI server rejected {what} ({status}): {message}")
     if isinstance(exc, openai.APIResponseValidationError | openai.APIError):
-        return AIUnavailable(f"The AI server's answer to {what} could not be read: {exc}")
-    return PermanentError(f"{what} failed: {exc}")
+        return AIUnavailable(
+            f"The AI server's answer to {what} could not be read: {redact(str(exc))}"
+        )
+    return PermanentError(f"{what} failed: {redact(str(exc))}")
 
 
 def _error_message(exc: openai.APIStatusError) -> str:
     body = exc.body
+    message = str(exc.message)
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])[:500]
-    return str(exc.message)[:500]
+            message = str(inner["message"])
+    return redact(message)[:500]
+
+
+_KEY_LIKE = re.compile(r"\b(sk|rk|pk)-[A-Za-z0-9_\-*.]{3,}")
+
+
+def redact(text: str) -> str:
+    """Remove the API key, and anything that looks like one (OpenAI echoes masked keys in
+    401 messages), from text that ends up in job errors, logs and pages."""
+    key = conf.openai_api_key()
+    if key:
+        text = text.replace(key, "[redacted]")
+    return _KEY_LIKE.sub("[redacted key]", text)
 
 
 def _refuse_unfinished(response: Any, what: str) -> None:

@@ -19,6 +19,14 @@ def check_ai_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Wa
         messages.append(
             Error("OPENAI_BASE_URL must be an http(s) URL ending in /v1.", id="briefs.E001")
         )
+    if base_url and not conf.openai_api_key():
+        messages.append(
+            Warning(
+                "OPENAI_BASE_URL is set but OPENAI_API_KEY is not: the offline provider is used.",
+                hint="Set OPENAI_API_KEY (any non-empty value for a server that needs none).",
+                id="briefs.W002",
+            )
+        )
     if conf.timeout() <= 0:
         messages.append(Error("OPENAI_TIMEOUT must be more than 0 seconds.", id="briefs.E002"))
     if conf.max_retries() < 0:

@@ -20,7 +20,7 @@ def openai_base_url() -> str | None:
 
 
 def text_model() -> str:
-    return str(_get("OPENAI_MODEL", "gpt-5-mini"))
+    return str(_get("OPENAI_MODEL", "gpt-5.4-mini"))
 
 
 def vision_model() -> str:
@@ -32,11 +32,22 @@ def transcribe_model() -> str:
 
 
 def image_model() -> str:
-    return str(_get("OPENAI_IMAGE_MODEL", "gpt-image-1"))
+    return str(_get("OPENAI_IMAGE_MODEL", "gpt-image-2"))
+
+
+def tts_model() -> str:
+    """Text-to-speech model for narration of generated videos; "" turns narration off."""
+    return str(getattr(settings, "OPENAI_TTS_MODEL", "gpt-4o-mini-tts") or "")
+
+
+def tts_voice() -> str:
+    return str(_get("OPENAI_TTS_VOICE", "alloy"))
 
 
 def video_model() -> str:
-    return str(_get("OPENAI_VIDEO_MODEL", "sora-2"))
+    """A video model for the videos API (e.g. "sora-2"); "" (the default) makes videos from
+    generated keyframe images with ffmpeg instead."""
+    return str(getattr(settings, "OPENAI_VIDEO_MODEL", "") or "")
 
 
 def timeout() -> float:

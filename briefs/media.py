@@ -198,9 +198,15 @@ def extract_audio(source: Path, target: Path, *, ctx: JobContext | None) -> None
 
 
 def extract_frames(
-    source: Path, directory: Path, *, ctx: JobContext | None, width: int = 768
+    source: Path,
+    directory: Path,
+    *,
+    ctx: JobContext | None,
+    every: int = 1,
+    width: int = 768,
 ) -> list[tuple[float, Path]]:
-    """One JPEG per second of video: ``[(seconds, path), …]``."""
+    """One JPEG every ``every`` seconds of video (1 fps by default): ``[(seconds, path), …]``.
+    Long videos ask for a larger ``every`` so no more frames are written than are used."""
     run(
         [
             conf.ffmpeg(),
@@ -211,7 +217,7 @@ def extract_frames(
             "-i",
             str(source),
             "-vf",
-            f"fps=1,scale='min({width},iw)':-2",
+            f"fps=1/{every},scale='min({width},iw)':-2",
             "-q:v",
             "5",
             str(directory / "frame-%05d.jpg"),
@@ -220,7 +226,7 @@ def extract_frames(
         what="Extracting frames",
     )
     frames = sorted(directory.glob("frame-*.jpg"))
-    return [(float(index), path) for index, path in enumerate(frames)]
+    return [(float(index * every), path) for index, path in enumerate(frames)]
 
 
 def sample(items: list, limit: int) -> list:  # type: ignore[type-arg]
@@ -263,6 +269,36 @@ def render_video(source: Path, target: Path, *, ctx: JobContext | None) -> None:
         ctx=ctx,
         what="Rendering the video",
     )
+
+
+def slideshow(
+    scenes: list[tuple[Path, float]],
+    target: Path,
+    *,
+    audio: Path | None,
+    ctx: JobContext | None,
+    size: tuple[int, int] = (1280, 720),
+) -> None:
+    """A video from still images, each shown for its seconds, letterboxed to ``size``, with
+    an optional audio track (padded with silence or cut to the video's length)."""
+    width, height = size
+    args = [conf.ffmpeg(), "-nostdin", "-y", "-v", "error"]
+    for image, seconds in scenes:
+        args += ["-loop", "1", "-t", f"{seconds:g}", "-i", str(image)]
+    if audio is not None:
+        args += ["-i", str(audio)]
+    chains = [
+        f"[{index}:v]scale={width}:{height}:force_original_aspect_ratio=decrease,"
+        f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=30,format=yuv420p[v{index}]"
+        for index in range(len(scenes))
+    ]
+    joined = "".join(f"[v{index}]" for index in range(len(scenes)))
+    graph = ";".join([*chains, f"{joined}concat=n={len(scenes)}:v=1:a=0[v]"])
+    args += ["-filter_complex", graph, "-map", "[v]"]
+    if audio is not None:
+        args += ["-map", f"{len(scenes)}:a", "-af", "apad", "-c:a", "aac", "-shortest"]
+    args += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-movflags", "+faststart"]
+    run([*args, str(target)], ctx=ctx, what="Assembling the video")
 
 
 def synth_video(

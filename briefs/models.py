@@ -8,6 +8,7 @@ link to the job that made them, so pruning old jobs never loses a result.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -92,11 +93,17 @@ class Brief(models.Model):
             job = self.jobs.filter(status="cancelled").order_by("finished_at", "id").first()
         if job is None:
             return ""
-        return f"{job.type} (job #{job.pk}): {job.error}"
+        return f"{job.type} (job #{job.pk}): {_READABLE.sub('', job.error)}"
 
     @property
     def video_assets(self) -> list[dict[str, Any]]:
         return [a for a in self.assets if isinstance(a, dict) and a.get("kind") == "video"]
+
+
+# The worker records errors as "ExceptionName: message"; these names say nothing to a person.
+_READABLE = re.compile(
+    r"^(PermanentError|MediaError|FetchError|RetryableFetchError|AIUnavailable|SchemaMismatch): "
+)
 
 
 def status_from_job_statuses(statuses: list[str]) -> str:

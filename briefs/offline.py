@@ -179,7 +179,7 @@ def screen_events(*, times: list[float]) -> dict[str, Any]:
 
 def sop(*, title: str, segments: list[dict[str, Any]]) -> dict[str, Any]:
     """One step per few segments, in order, quoting the transcript."""
-    steps = []
+    steps: list[dict[str, Any]] = []
     group = 3
     for index in range(0, len(segments), group):
         chunk = segments[index : index + group]

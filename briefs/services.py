@@ -20,7 +20,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -127,7 +127,10 @@ def clean_assets(assets: Any) -> list[dict[str, Any]]:
 def asset_store_upload(*, owner: Any, file: Any, kind: str | None = None) -> dict[str, Any]:
     """Store an uploaded file through Django's storage API; returns the asset dict to put in
     ``assets`` of :func:`brief_create`."""
-    original = get_valid_filename(PurePosixPath(getattr(file, "name", "") or "upload").name)
+    try:
+        original = get_valid_filename(PurePosixPath(getattr(file, "name", "") or "upload").name)
+    except SuspiciousFileOperation:
+        original = "upload"
     kind = kind or _kind_from_name(original)
     if kind not in ASSET_KINDS:
         raise ValidationError(

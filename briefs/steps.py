@@ -7,8 +7,10 @@ a stored file, or a Transcript/SOP row written in the transaction that completes
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import math
 import tempfile
 import uuid
 from pathlib import Path
@@ -27,6 +29,7 @@ logger = logging.getLogger("briefs.steps")
 TEXT_ASSET_LIMIT = 50_000
 IMAGE_SIZE = "1024x1024"
 VIDEO_SIZE = "1280x720"
+KEYFRAME_SIZE = "1536x1024"
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -286,23 +289,55 @@ def image_processing(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]
     }
 
 
+def _scenes(brief: Brief) -> list[dict[str, Any]]:
+    """The storyboard's scenes, or one scene made of the brief."""
+    scenes = (earlier_results(brief).get("storyboard") or {}).get("scenes") or []
+    if scenes:
+        return scenes[:8]
+    return [
+        {
+            "number": 1,
+            "description": brief.query,
+            "visuals": brief.description or brief.query,
+            "narration": "",
+            "duration_seconds": 4,
+        }
+    ]
+
+
 def video_generation(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    ctx.progress(5, "Writing the video prompt")
+    """With OPENAI_VIDEO_MODEL: the videos API. Otherwise (default): one generated keyframe per
+    storyboard scene (images API), narration (speech API), assembled with ffmpeg."""
+    ctx.progress(5, "Planning the video")
     brief = load_brief(payload)
     prompt_text = _creative_prompt(brief, "A video")
-    scenes = (earlier_results(brief).get("storyboard") or {}).get("scenes") or []
-    wanted = sum(float(scene.get("duration_seconds", 0)) for scene in scenes) or 4
-    seconds = min((4, 8, 12), key=lambda option: abs(option - wanted))
-    ctx.progress(10, "Generating the video")
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp) / "video.mp4"
+        if conf.video_model() and ai.provider() == ai.OPENAI:
+            details = _video_from_api(brief, prompt_text, local, ctx)
+        else:
+            details = _video_from_keyframes(brief, local, Path(tmp), ctx)
+        ctx.progress(90, "Storing the video")
+        info = media.probe_video(local, ctx=ctx, name="the generated video")
+        stored = media.store(local, _generated_name(brief, ctx, "generated", ".mp4"))
+    return {
+        **details,
+        "summary": f"Video of {info.duration:.1f}s generated ({details['mode']})",
+        "video": stored,
+        "probe": info.as_dict(),
+    }
 
-    def make_offline() -> bytes:
-        with tempfile.TemporaryDirectory() as tmp:
-            target = Path(tmp) / "video.mp4"
-            media.synth_video(target, seed=prompt_text, seconds=seconds, size=VIDEO_SIZE, ctx=ctx)
-            return target.read_bytes()
+
+def _video_from_api(brief: Brief, prompt_text: str, target: Path, ctx: JobContext) -> dict:  # type: ignore[type-arg]
+    wanted = sum(float(s.get("duration_seconds", 0)) for s in _scenes(brief)) or 4
+    seconds = min((4, 8, 12), key=lambda option: abs(option - wanted))
 
     def on_progress(percent: int) -> None:
-        ctx.progress(10 + percent * 70 // 100, f"Generating the video ({percent}%)")
+        ctx.progress(10 + percent * 75 // 100, f"Generating the video ({percent}%)")
+
+    def make_offline() -> bytes:
+        media.synth_video(target, seed=prompt_text, seconds=seconds, size=VIDEO_SIZE, ctx=ctx)
+        return target.read_bytes()
 
     result = ai.generate_video(
         ctx=ctx,
@@ -312,18 +347,53 @@ def video_generation(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]
         offline=make_offline,
         on_progress=on_progress,
     )
-    ctx.progress(85, "Storing the video")
-    with tempfile.TemporaryDirectory() as tmp:
-        local = Path(tmp) / "video.mp4"
-        local.write_bytes(result.data)
-        info = media.probe_video(local, ctx=ctx, name="the generated video")
-        stored = media.store(local, _generated_name(brief, ctx, "generated", ".mp4"))
+    target.write_bytes(result.data)
+    return {**_label(result), "mode": "videos API", "prompt": prompt_text}
+
+
+def _video_from_keyframes(brief: Brief, target: Path, tmp: Path, ctx: JobContext) -> dict:  # type: ignore[type-arg]
+    scenes = _scenes(brief)
+    frames: list[tuple[Path, float]] = []
+    image_result = None
+    for index, scene in enumerate(scenes):
+        ctx.progress(10 + 60 * index // len(scenes), f"Drawing scene {index + 1} of {len(scenes)}")
+        prompt_text = (
+            f"A still frame for a video. Scene {index + 1}: {scene.get('description', '')}. "
+            f"Visuals: {scene.get('visuals', '')}. The video is about: {brief.query}"
+        )[:4000]
+        path = tmp / f"scene-{index + 1}.png"
+
+        def make_offline(prompt_text: str = prompt_text, path: Path = path) -> bytes:
+            media.synth_image(path, seed=prompt_text, size="1280x720", ctx=ctx)
+            return path.read_bytes()
+
+        image_result = ai.generate_image(
+            ctx=ctx, prompt=prompt_text, size=KEYFRAME_SIZE, offline=make_offline
+        )
+        path.write_bytes(image_result.data)
+        if not media.probe(path, ctx=ctx, name=f"the image of scene {index + 1}").has_video:
+            raise PermanentError(f"The image model's answer for scene {index + 1} is no image.")
+        seconds = min(max(float(scene.get("duration_seconds") or 4), 2.0), 10.0)
+        frames.append((path, seconds))
+    narration = " ".join(str(s.get("narration") or "").strip() for s in scenes).strip()
+    audio = None
+    voice = None
+    if narration:
+        ctx.progress(75, "Recording the narration")
+        voice = ai.speak(ctx=ctx, text=narration, offline=lambda: None)
+        if voice.data:
+            audio = tmp / "narration.mp3"
+            audio.write_bytes(voice.data)
+    ctx.progress(80, "Assembling the video")
+    media.slideshow(frames, target, audio=audio, ctx=ctx)
+    assert image_result is not None
+    models = [image_result.model] + ([voice.model] if voice is not None and voice.data else [])
     return {
-        **_label(result),
-        "summary": f"Video of {info.duration:.1f}s generated",
-        "video": stored,
-        "probe": info.as_dict(),
-        "prompt": prompt_text,
+        "provider": image_result.provider,
+        "model": "+".join(models),
+        "mode": "keyframes",
+        "scenes": len(frames),
+        "narrated": audio is not None,
     }
 
 
@@ -493,7 +563,9 @@ def transcribe(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         frames_dir = Path(tmp) / "frames"
         frames_dir.mkdir()
         with media.local_file(slim) as slim_local:
-            frames = media.extract_frames(slim_local, frames_dir, ctx=ctx)
+            # 1 fps; a video longer than BRIEFS_MAX_FRAMES seconds is sampled more sparsely.
+            every = max(1, math.ceil(info.duration / max(1, conf.max_frames())))
+            frames = media.extract_frames(slim_local, frames_dir, ctx=ctx, every=every)
         frames = media.sample(frames, conf.max_frames())
         events = _describe_frames(frames, prompt, ctx, models)
     segments = merge_segments(speech, events, duration=info.duration)
@@ -551,7 +623,7 @@ def _describe_frames(
             schema=schemas.SCREEN_EVENTS_SCHEMA,
             schema_name="screen_events",
             model=conf.vision_model(),
-            offline=lambda times=times: offline.screen_events(times=times),
+            offline=functools.partial(offline.screen_events, times=times),
         )
         models.append(result.model)
         events.extend(result.data["events"])

@@ -27,18 +27,22 @@ DEV_DEFAULTS = {
     "JOBS_RETRY_BACKOFF_MAX": (float, 3600.0),
     "JOBS_GRACE_PERIOD": (float, 30.0),
     "JOBS_HANDLER_MODULES": (list, []),
+    "JOBS_PREPARED_STATEMENTS": (bool, True),
     "JOB_RETENTION_DAYS": (int, 7),
+    "MAX_JOBS_PER_USER": (int, 10),
     "MEDIA_ROOT": (str, str(BASE_DIR / "var" / "media")),
     "HTTPS": (bool, False),
     "CREDITS_STARTING_BALANCE": (int, 100),
     # OpenAI or any OpenAI-compatible server. No key: the offline provider (labelled results).
     "OPENAI_API_KEY": (str, ""),
     "OPENAI_BASE_URL": (str, ""),
-    "OPENAI_MODEL": (str, "gpt-5-mini"),
-    "OPENAI_VISION_MODEL": (str, "gpt-5-mini"),
+    "OPENAI_MODEL": (str, "gpt-5.4-mini"),
+    "OPENAI_VISION_MODEL": (str, "gpt-5.4-mini"),
     "OPENAI_TRANSCRIBE_MODEL": (str, "whisper-1"),
-    "OPENAI_IMAGE_MODEL": (str, "gpt-image-1"),
-    "OPENAI_VIDEO_MODEL": (str, "sora-2"),
+    "OPENAI_IMAGE_MODEL": (str, "gpt-image-2"),
+    "OPENAI_TTS_MODEL": (str, "gpt-4o-mini-tts"),
+    "OPENAI_TTS_VOICE": (str, "alloy"),
+    "OPENAI_VIDEO_MODEL": (str, ""),
     "OPENAI_TIMEOUT": (float, 120.0),
     "OPENAI_MAX_RETRIES": (int, 4),
     "OPENAI_VIDEO_POLL_INTERVAL": (float, 5.0),
@@ -66,8 +70,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",
     "jobs",
     "briefs",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -162,7 +168,17 @@ JOBS_RETRY_BACKOFF_BASE = env("JOBS_RETRY_BACKOFF_BASE")
 JOBS_RETRY_BACKOFF_MAX = env("JOBS_RETRY_BACKOFF_MAX")
 JOBS_GRACE_PERIOD = env("JOBS_GRACE_PERIOD")
 JOBS_HANDLER_MODULES = env("JOBS_HANDLER_MODULES")
+JOBS_PREPARED_STATEMENTS = env("JOBS_PREPARED_STATEMENTS")
 JOB_RETENTION_DAYS = env("JOB_RETENTION_DAYS")
+
+# Django's Tasks framework: @task functions become jobs that runworker runs (jobs/backends.py).
+TASKS = {"default": {"BACKEND": "jobs.backends.JobsBackend"}}
+
+# The HTTP API (see api/conf.py and docs/api.md). Secrets have no default: unset, the cron
+# endpoint is disabled and /metrics is for staff only.
+WEBHOOK_SECRET = env.str("WEBHOOK_SECRET", default=None)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default=None)
+MAX_JOBS_PER_USER = env("MAX_JOBS_PER_USER")
 
 # Credits (see jobs/credits.py).
 CREDITS_STARTING_BALANCE = env("CREDITS_STARTING_BALANCE")
@@ -174,6 +190,8 @@ OPENAI_MODEL = env("OPENAI_MODEL")
 OPENAI_VISION_MODEL = env("OPENAI_VISION_MODEL")
 OPENAI_TRANSCRIBE_MODEL = env("OPENAI_TRANSCRIBE_MODEL")
 OPENAI_IMAGE_MODEL = env("OPENAI_IMAGE_MODEL")
+OPENAI_TTS_MODEL = env("OPENAI_TTS_MODEL")
+OPENAI_TTS_VOICE = env("OPENAI_TTS_VOICE")
 OPENAI_VIDEO_MODEL = env("OPENAI_VIDEO_MODEL")
 OPENAI_TIMEOUT = env("OPENAI_TIMEOUT")
 OPENAI_MAX_RETRIES = env("OPENAI_MAX_RETRIES")
@@ -197,5 +215,6 @@ LOGGING = {
     "loggers": {
         "jobs": {"handlers": ["console"], "level": env("LOG_LEVEL"), "propagate": False},
         "briefs": {"handlers": ["console"], "level": env("LOG_LEVEL"), "propagate": False},
+        "api": {"handlers": ["console"], "level": env("LOG_LEVEL"), "propagate": False},
     },
 }

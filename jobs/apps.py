@@ -13,5 +13,6 @@ class JobsConfig(AppConfig):
         from jobs import checks, conf  # noqa: F401 - registers the system checks
 
         import_module("jobs.handlers")
+        import_module("jobs.backends")  # registers the django_task handler of @task functions
         for module in conf.handler_modules():
             import_module(module)

@@ -9,7 +9,8 @@ class JobError(Exception):
 
 class UnknownJobType(JobError, ValueError):
     def __init__(self, name: str, known: list[str]) -> None:
-        super().__init__(f"Unknown job type {name!r}. Known types: {', '.join(known) or 'none'}.")
+        shown = name if len(name) <= 100 else f"{name[:100]}…"
+        super().__init__(f"Unknown job type {shown!r}. Known types: {', '.join(known) or 'none'}.")
         self.name = name
 
 

@@ -14,17 +14,29 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from jobs import conf
+from jobs import conf, fastpath
+
+
+def storable_text(text: str) -> str:
+    """``text`` with what no database column can hold (NUL characters, lone surrogates from
+    undecodable bytes) written as visible escapes, so an error message is never lost."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode()
 
 
 class JobQuerySet(models.QuerySet["Job"]):
     def ready(self, *, queues: Iterable[str] | None = None, now: datetime | None = None):
         """Jobs a worker may start now: queued, due, and with no unfinished dependency."""
-        qs = self.filter(status=Job.Status.QUEUED, run_at__lte=now or timezone.now()).filter(
-            Q(depends_on__isnull=True) | Q(depends_on__status=Job.Status.SUCCEEDED)
+        # A correlated subquery rather than a join, so the claim walks the partial index in its
+        # order and stops at LIMIT (looking a dependency up by primary key only for the rows
+        # that have one) instead of joining and sorting every queued job.
+        dependency_status = Job.objects.filter(pk=OuterRef("depends_on_id")).values("status")[:1]
+        qs = (
+            self.filter(status=Job.Status.QUEUED, run_at__lte=now or timezone.now())
+            .alias(dependency_status=Subquery(dependency_status))
+            .filter(Q(depends_on__isnull=True) | Q(dependency_status=Job.Status.SUCCEEDED))
         )
         if queues:
             qs = qs.filter(queue__in=list(queues))
@@ -45,12 +57,17 @@ class JobQuerySet(models.QuerySet["Job"]):
 
         PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` so concurrent workers take disjoint
         sets without waiting on each other. SQLite: the settings open every transaction with
-        ``BEGIN IMMEDIATE``, which serialises claims across processes.
+        ``BEGIN IMMEDIATE``, which serialises claims across processes. On PostgreSQL the same
+        claim runs as one prepared statement (``jobs/fastpath.py``).
         """
         if limit <= 0:
             return []
         now = timezone.now()
         lease_until = now + timedelta(seconds=conf.lease_seconds())
+        if fastpath.available() and not self.query.has_filters():
+            return fastpath.claim(
+                worker_id=worker_id, limit=limit, queues=queues, now=now, lease_until=lease_until
+            )
         with transaction.atomic():
             jobs = list(
                 self.ready(queues=queues, now=now).select_for_update(
@@ -79,6 +96,49 @@ class JobQuerySet(models.QuerySet["Job"]):
                 for job in jobs
             )
         return jobs
+
+    def mark_succeeded_many(self, outcomes: Iterable[tuple[Job, Any]]) -> set[int]:
+        """``job.mark_succeeded(result)`` for each ``(job, result)``, in one statement on
+        PostgreSQL. Returns the ids of the jobs their attempt still held (and so marked)."""
+        outcomes = list(outcomes)
+        now = timezone.now()
+        if fastpath.available():
+            held = fastpath.succeed_many(outcomes, now=now)
+            for job, result in outcomes:
+                if job.pk in held:
+                    job._succeeded(result, now)
+            return held
+        return {job.pk for job, result in outcomes if job.mark_succeeded(result)}
+
+    def succeed_and_claim(
+        self,
+        outcomes: Iterable[tuple[Job, Any]],
+        *,
+        worker_id: str,
+        limit: int,
+        queues: Iterable[str] | None = None,
+    ) -> tuple[set[int], list[Job]]:
+        """:meth:`mark_succeeded_many` then :meth:`claim`, in one transaction: a worker's loop
+        ends the jobs that finished and takes new ones with one commit (one statement on
+        PostgreSQL). Returns the ids marked succeeded and the claimed jobs."""
+        outcomes = list(outcomes)
+        if fastpath.available() and not self.query.has_filters():
+            now = timezone.now()
+            held, jobs = fastpath.succeed_and_claim(
+                outcomes,
+                worker_id=worker_id,
+                limit=max(0, limit),
+                queues=queues,
+                now=now,
+                lease_until=now + timedelta(seconds=conf.lease_seconds()),
+            )
+            for job, result in outcomes:
+                if job.pk in held:
+                    job._succeeded(result, now)
+            return held, jobs
+        with transaction.atomic():
+            held = self.mark_succeeded_many(outcomes)
+            return held, self.claim(worker_id=worker_id, limit=limit, queues=queues)
 
     def renew_leases(self, *, worker_id: str, ids: Iterable[int]) -> set[int]:
         """Extend the lease of the jobs this worker still holds; returns the ids it holds."""
@@ -159,6 +219,15 @@ class Job(models.Model):
 
     class Meta:
         indexes = [
+            # The claim of a worker on all queues: WHERE status='queued'
+            # ORDER BY priority DESC, run_at, id — an index scan that stops at LIMIT.
+            models.Index(
+                F("priority").desc(),
+                "run_at",
+                "id",
+                name="job_ready_idx",
+                condition=Q(status="queued"),
+            ),
             # The claim: WHERE status='queued' AND queue IN (…) ORDER BY priority DESC, run_at, id
             models.Index(
                 "queue",
@@ -230,6 +299,12 @@ class Job(models.Model):
     def mark_succeeded(self, result: Any, *, on_success: Iterable[Callable[[], None]] = ()) -> bool:
         """Finish the attempt with a result. False when the job is no longer this worker's."""
         now = timezone.now()
+        on_success = list(on_success)
+        if not on_success and fastpath.available():
+            if not fastpath.succeed(self, result, now=now):
+                return False
+            self._succeeded(result, now)
+            return True
         with transaction.atomic():
             if not self._held().update(
                 status=Job.Status.SUCCEEDED,
@@ -252,8 +327,19 @@ class Job(models.Model):
                 callback()
         return True
 
+    def _succeeded(self, result: Any, now: datetime) -> None:
+        """What a fast-path success wrote, mirrored on this instance."""
+        self.status, self.result, self.finished_at, self.progress = (
+            Job.Status.SUCCEEDED,
+            result,
+            now,
+            100,
+        )
+        self.lease_expires_at, self.error, self.traceback = None, "", ""
+
     def mark_failed(self, error: str, traceback: str = "", *, retry: bool = True) -> bool:
         """Finish the attempt with an error: retry with backoff, or fail for good."""
+        error, traceback = storable_text(error), storable_text(traceback)
         with transaction.atomic():
             if not self._held().select_for_update().exists():
                 return False

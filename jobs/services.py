@@ -7,6 +7,7 @@ commits, and on PostgreSQL idle workers are woken by a NOTIFY that is delivered 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +21,9 @@ from jobs.exceptions import InvalidPayload
 from jobs.models import Job
 
 NOTIFY_CHANNEL = "jobs_queued"
+# Priorities are stored in a 32-bit integer column.
+PRIORITY_MIN, PRIORITY_MAX = -(2**31), 2**31 - 1
+MAX_PAYLOAD_DEPTH = 100
 
 
 def enqueue(
@@ -122,9 +126,14 @@ def _build(
         raise ValueError("Give run_at or delay, not both.")
     if delay is not None:
         seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+        if math.isnan(seconds):
+            raise ValueError("delay must be a number of seconds.")
         if seconds < 0:
             raise ValueError("delay cannot be negative.")
-        run_at = timezone.now() + timedelta(seconds=seconds)
+        try:
+            run_at = timezone.now() + timedelta(seconds=seconds)
+        except OverflowError:
+            raise ValueError(f"delay of {seconds:g} seconds is too far in the future.") from None
     if run_at is not None and timezone.is_naive(run_at):
         raise ValueError("run_at must be timezone-aware.")
     max_attempts = max_attempts or job_type.max_attempts or conf.default_max_attempts()
@@ -136,12 +145,18 @@ def _build(
     queue = queue or job_type.queue
     if not queue or len(queue) > 100:
         raise ValueError("queue must be a name of 1 to 100 characters.")
-    if unique_key is not None and not (0 < len(unique_key) <= 200):
-        raise ValueError("unique_key must be 1 to 200 characters.")
+    _check_text("queue", queue)
+    if unique_key is not None:
+        if not (0 < len(unique_key) <= 200):
+            raise ValueError("unique_key must be 1 to 200 characters.")
+        _check_text("unique_key", unique_key)
+    priority = int(priority)
+    if not PRIORITY_MIN <= priority <= PRIORITY_MAX:
+        raise ValueError(f"priority must be between {PRIORITY_MIN} and {PRIORITY_MAX}.")
     return Job(
         type=type_,
         queue=queue,
-        priority=int(priority),
+        priority=priority,
         payload=payload,
         run_at=run_at or timezone.now(),
         unique_key=unique_key,
@@ -153,9 +168,49 @@ def _build(
     )
 
 
+def _check_text(name: str, value: str) -> None:
+    """Refuse text that PostgreSQL cannot store: NUL characters and lone surrogates (what
+    undecodable bytes become in Python). SQLite would store them, so check on every database."""
+    if "\x00" in value:
+        raise ValueError(f"{name} contains a NUL character.")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValueError(f"{name} is not valid Unicode text (undecodable bytes?).") from None
+
+
+def check_storable_json(value: Any, *, what: str = "The payload") -> None:
+    """Walk JSON data (without recursion): no text a database refuses, no absurd nesting.
+    Raises :class:`InvalidPayload` naming ``what``."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_PAYLOAD_DEPTH:
+            raise InvalidPayload(
+                f"{what} is nested too deeply (more than {MAX_PAYLOAD_DEPTH} levels)."
+            )
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str):
+                    _check_json_text(what, key)
+                stack.append((item, depth + 1))
+        elif isinstance(value, list | tuple):
+            stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str):
+            _check_json_text(what, value)
+
+
+def _check_json_text(what: str, value: str) -> None:
+    try:
+        _check_text(what, value)
+    except ValueError as exc:
+        raise InvalidPayload(str(exc)) from None
+
+
 def _checked_payload(payload: Any) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise InvalidPayload(f"The payload must be a JSON object, not {_json_kind(payload)}.")
+    check_storable_json(payload)
     try:
         size = len(json.dumps(payload, allow_nan=False).encode())
     except (TypeError, ValueError) as exc:

@@ -20,21 +20,39 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import close_old_connections, connection, connections
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+)
 from django.utils import timezone
 
-from jobs import conf, registry
+from jobs import conf, fastpath, registry
 from jobs.context import JobContext
-from jobs.exceptions import JobCancelled, JobLost, JobTimedOut, PermanentError, UnknownJobType
+from jobs.exceptions import (
+    InvalidPayload,
+    JobCancelled,
+    JobLost,
+    JobTimedOut,
+    PermanentError,
+    UnknownJobType,
+)
 from jobs.health import HealthServer
 from jobs.listener import QueueListener
 from jobs.models import Job
 from jobs.models import Worker as WorkerRow
+from jobs.services import check_storable_json
 
 logger = logging.getLogger("jobs.worker")
+
+# Seconds between tries to record an attempt's outcome while the database is unreachable.
+RECORD_RETRY_DELAYS = (0.5, 1.0, 2.0)
 
 
 def default_worker_id() -> str:
@@ -47,6 +65,9 @@ class _Running:
     ctx: JobContext
     thread: _JobThread
     started: float = field(default_factory=time.monotonic)
+    # The handler returned; the main loop records the success with others in one statement.
+    completing: bool = False
+    result: Any = None
 
 
 class _JobThread(threading.Thread):
@@ -62,13 +83,22 @@ class _JobThread(threading.Thread):
         self.busy = False
 
     def run(self) -> None:
-        while True:
-            job = self.inbox.get()
-            if job is not None:
-                self.worker._execute(job)
-            if job is None or self.retired:
-                connections.close_all()
-                return
+        try:
+            while True:
+                job = self.inbox.get()
+                if job is None:
+                    return
+                try:
+                    self.worker._execute(job)
+                except Exception:
+                    # Never die with a job in hand: let go of it, so its lease expires and the
+                    # job is taken back, and keep serving.
+                    logger.exception("job=%s event=crashed (the worker lets go of it)", job.pk)
+                    self.worker._let_go(job)
+                if self.retired:
+                    return
+        finally:
+            connection.close()
 
 
 class Worker:
@@ -96,6 +126,7 @@ class Worker:
         self.started_at = time.monotonic()
         self.claimed = self.succeeded = self.failed = 0
         self._active: dict[int, _Running] = {}
+        self._succeeded: list[_Running] = []  # handlers returned, success not yet recorded
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -160,33 +191,54 @@ class Worker:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()
-            close_old_connections()
-            self._enforce_timeouts()
-            self._poll_cancellations()
+            _tidy_connections()
+            try:
+                self._enforce_timeouts()
+                self._poll_cancellations()
+            except DatabaseError:
+                self._database_lost("supervising running jobs")
+            idle = not self._active
             claimed = self._fill_slots()
-            if self._done(claimed):
+            if self._done(claimed, idle=idle):
                 return
             self._wake.wait(self._next_wait())
 
     def _fill_slots(self) -> int:
-        free = self.concurrency - len(self._active)
+        """Record the successes job threads handed over and claim jobs for the free slots, in
+        one transaction (one statement on PostgreSQL): a pass of the loop costs one commit
+        however many jobs it ends and starts. On an error both are tried again next pass."""
+        with self._lock:
+            runs, self._succeeded = self._succeeded, []
+        free = self.concurrency - len(self._active) + len(runs)
         if self.max_jobs is not None:
             free = min(free, self.max_jobs - self.claimed)
-        if free <= 0:
+        if free <= 0 and not runs:
             return 0
         try:
-            jobs = Job.objects.claim(worker_id=self.id, limit=free, queues=self.queues)
+            held, jobs = Job.objects.succeed_and_claim(
+                [(run.job, run.result) for run in runs],
+                worker_id=self.id,
+                limit=free,
+                queues=self.queues,
+            )
         except Exception:
             logger.exception("worker=%s claim failed; retrying after the poll interval", self.id)
+            with self._lock:
+                self._succeeded[:0] = runs
             return 0
+        for run in runs:
+            if self._active.get(run.job.pk) is run:
+                self._finish(run.job, run, "succeeded" if run.job.pk in held else "discarded")
         for job in jobs:
             self._start(job)
         return len(jobs)
 
-    def _done(self, claimed: int) -> bool:
+    def _done(self, claimed: int, *, idle: bool) -> bool:
         if self.max_jobs is not None and self.claimed >= self.max_jobs and not self._active:
             return True
-        return self.burst and claimed == 0 and not self._active
+        # Burst: done only when a claim made with nothing running found nothing. A job that
+        # finished after this pass's claim may have made its dependents ready.
+        return self.burst and idle and claimed == 0 and not self._active
 
     def _next_wait(self) -> float:
         wait = self.poll_interval
@@ -230,16 +282,25 @@ class Worker:
         if run is None:
             return
         ctx = run.ctx
-        close_old_connections()
+        _tidy_connections()
         error = ""
         try:
             handler = registry.get(job.type).handler
             result = handler(job.payload, ctx)
             _ensure_json(result)
-            succeeded = job.mark_succeeded(result, on_success=ctx._on_success)
-            outcome = "succeeded" if succeeded else "discarded"
+            if not ctx._on_success and fastpath.available():
+                # Hand the success to the main loop, which records the successes of all the
+                # jobs that finished meanwhile in one statement (then frees this thread).
+                with self._lock:
+                    run.result, run.completing = result, True
+                    self._succeeded.append(run)
+                self._wake.set()
+                return
+            outcome = self._record(
+                job, "succeeded", lambda: job.mark_succeeded(result, on_success=ctx._on_success)
+            )
         except JobCancelled:
-            outcome = "cancelled" if job.mark_cancelled() else "discarded"
+            outcome = self._record(job, "cancelled", job.mark_cancelled)
         except JobLost:
             outcome = "discarded"
         except Exception as exc:
@@ -248,11 +309,41 @@ class Worker:
             else:
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             retry = not isinstance(exc, PermanentError | UnknownJobType)
-            failed = job.mark_failed(error, traceback.format_exc(), retry=retry)
-            outcome = "failed" if failed else "discarded"
+            trace = traceback.format_exc()
+            outcome = self._record(
+                job, "failed", lambda: job.mark_failed(error, trace, retry=retry)
+            )
         finally:
-            close_old_connections()
+            _tidy_connections()
         self._finish(job, run, outcome, error)
+
+    def _record(self, job: Job, outcome: str, write: Callable[[], bool]) -> str:
+        """Write the outcome of an attempt, reconnecting through a short database outage.
+
+        The writes are fenced, so writing again after a lost reply cannot finish a job twice.
+        When the database stays away, the job is left to its lease: it expires, and the job is
+        taken back and retried. Errors other than a lost connection are the attempt's own.
+        """
+        for delay in (*RECORD_RETRY_DELAYS, None):
+            try:
+                return outcome if write() else "discarded"
+            except (OperationalError, InterfaceError) as exc:
+                connection.close()
+                if delay is None:
+                    logger.error(
+                        "job=%s event=unrecorded error=%s (its lease will expire and it retries)",
+                        job.pk,
+                        exc,
+                    )
+                    return "unrecorded"
+                logger.warning("job=%s recording %s failed (%s); retrying", job.pk, outcome, exc)
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _let_go(self, job: Job) -> None:
+        run = self._active.get(job.pk)
+        if run is not None:
+            self._finish(job, run, "unrecorded", "the job thread crashed")
 
     def _finish(self, job: Job, run: _Running, outcome: str, error: str = "") -> None:
         with self._lock:
@@ -290,10 +381,31 @@ class Worker:
 
     # --- supervision (main thread) ------------------------------------------------------
 
+    def _record_successes(self) -> None:
+        """At shutdown: record the successes handed over, claiming nothing more."""
+        with self._lock:
+            runs, self._succeeded = self._succeeded, []
+        if not runs:
+            return
+        try:
+            held = Job.objects.mark_succeeded_many((run.job, run.result) for run in runs)
+        except Exception:
+            logger.exception("worker=%s could not record %s successes", self.id, len(runs))
+            with self._lock:
+                self._succeeded[:0] = runs
+            return
+        for run in runs:
+            if self._active.get(run.job.pk) is run:
+                self._finish(run.job, run, "succeeded" if run.job.pk in held else "discarded")
+
     def _enforce_timeouts(self) -> None:
         now = time.monotonic()
         with self._lock:
-            late = [run for run in self._active.values() if now >= run.ctx.deadline]
+            late = [
+                run
+                for run in self._active.values()
+                if now >= run.ctx.deadline and not run.completing
+            ]
         for run in late:
             run.ctx.stop(JobContext.TIMED_OUT)
             run.thread.retired = True
@@ -338,7 +450,7 @@ class Worker:
             snapshot = dict(self._active)
         held = Job.objects.renew_leases(worker_id=self.id, ids=snapshot)
         for job_id, run in snapshot.items():
-            if job_id not in held and self._active.get(job_id) is run:
+            if job_id not in held and self._active.get(job_id) is run and not run.completing:
                 run.ctx.stop(JobContext.LOST)
                 run.thread.retired = True
                 self._finish(run.job, run, "lost", "lease lost")
@@ -400,14 +512,24 @@ class Worker:
         deadline = time.monotonic() + self.grace_period
         while self._active and not self._force and time.monotonic() < deadline:
             self._wake.clear()
-            self._enforce_timeouts()
+            self._record_successes()
+            try:
+                self._enforce_timeouts()
+            except DatabaseError:
+                self._database_lost("waiting for running jobs to finish")
             self._wake.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+        self._record_successes()
         with self._lock:
-            leftover = list(self._active.values())
+            leftover = [run for run in self._active.values() if not run.completing]
         for run in leftover:
             run.ctx.stop(JobContext.SHUTDOWN)
             run.thread.retired = True
-            if run.job.release():
+            try:
+                released = run.job.release()
+            except DatabaseError:
+                self._database_lost(f"giving job {run.job.pk} back (its lease will expire)")
+                released = False
+            if released:
                 logger.info(
                     "job=%s type=%s attempt=%s event=released (back in the queue)",
                     run.job.pk,
@@ -418,6 +540,10 @@ class Worker:
         self._halt.set()
         for thread in self._threads:
             thread.inbox.put(None)
+        deadline = time.monotonic() + 2
+        for thread in self._threads:  # each closes its database connection as it ends
+            if not thread.retired:
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if self._listener:
             self._listener.stop()
         if self._health:
@@ -426,7 +552,10 @@ class Worker:
         for thread in self._threads:
             if not thread.retired:
                 thread.join(timeout=5)
-        WorkerRow.objects.filter(pk=self.id).delete()
+        try:
+            WorkerRow.objects.filter(pk=self.id).delete()
+        except DatabaseError:
+            self._database_lost("removing its row (other workers remove it once stale)")
         logger.info(
             "worker=%s stopped processed=%s succeeded=%s failed=%s",
             self.id,
@@ -434,6 +563,12 @@ class Worker:
             self.succeeded,
             self.failed,
         )
+
+    def _database_lost(self, doing: str) -> None:
+        """A database error outside a job: log it, drop the connection, and carry on; the next
+        query reconnects."""
+        logger.exception("worker=%s database error while %s; carrying on", self.id, doing)
+        connection.close()
 
     def _install_signals(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():
@@ -456,8 +591,25 @@ class Worker:
         self.stop()
 
 
+_tidied = threading.local()
+TIDY_INTERVAL = 1.0
+
+
+def _tidy_connections() -> None:
+    """``close_old_connections()`` for this thread, at once after a database error and otherwise
+    at most once a second: each call makes the next query check the connection with a round
+    trip of its own, which would otherwise be one more statement for every job."""
+    now = time.monotonic()
+    if connection.errors_occurred or now - getattr(_tidied, "at", -TIDY_INTERVAL) >= TIDY_INTERVAL:
+        close_old_connections()
+        _tidied.at = now
+
+
 def _ensure_json(result: Any) -> None:
     try:
+        check_storable_json(result, what="The result")
         json.dumps(result, allow_nan=False)
+    except InvalidPayload as exc:
+        raise PermanentError(f"The handler's result cannot be stored: {exc}") from None
     except (TypeError, ValueError) as exc:
         raise PermanentError(f"The handler returned a result that is not JSON: {exc}") from None

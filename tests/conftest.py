@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import tests.handlers  # noqa: F401 - registers the test job types in this process
+from tests.support.fake_openai import fake_openai  # noqa: F401 - the fixture, for every test
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ["JOBS_HANDLER_MODULES"] = "tests.handlers"

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import http.server
 import subprocess
+import threading
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -24,12 +27,12 @@ def offline_by_default(settings):
 
 @pytest.fixture
 def user(db):
-    return get_user_model().objects.create_user("ada", password="pw-for-tests-only")
+    return get_user_model().objects.create_user("ada")  # no password: hashing one takes seconds
 
 
 @pytest.fixture
 def other_user(db):
-    return get_user_model().objects.create_user("grace", password="pw-for-tests-only")
+    return get_user_model().objects.create_user("grace")
 
 
 def make_video(path: Path, *, seconds: int = 3, audio: bool = True, size: str = "640x360") -> Path:
@@ -54,3 +57,25 @@ def uploaded_video(user, video_file):
 
     with video_file.open("rb") as handle:
         return asset_store_upload(owner=user, file=File(handle, name="demo.mp4"))
+
+
+@pytest.fixture
+def file_server(tmp_path):
+    """A real HTTP server on localhost serving tmp_path/www."""
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.root = root  # type: ignore[attr-defined]
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def ffmpeg(*args: str) -> None:
+    """Run ffmpeg quietly (make test media)."""
+    subprocess.run(["ffmpeg", "-nostdin", "-y", "-v", "error", *args], check=True)

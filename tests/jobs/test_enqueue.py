@@ -120,3 +120,19 @@ def test_enqueue_many_writes_all_jobs_or_none():
     with pytest.raises(InvalidPayload):
         enqueue_many("noop", [{"i": 1}, ["bad"]])
     assert Job.objects.count() == 250
+
+
+@pytest.mark.parametrize(
+    "payload", [{"a": "x\x00y"}, {"k\x00": 1}, {"nested": [{"deep": ["\x00"]}]}]
+)
+def test_nul_characters_are_refused_on_every_database(payload):
+    with pytest.raises(InvalidPayload, match="NUL"):
+        enqueue("noop", payload)
+    assert not Job.objects.exists()
+
+
+def test_a_literal_backslash_u0000_is_ordinary_text():
+    job = enqueue("noop", {"text": "\\u0000"})
+
+    job.refresh_from_db()
+    assert job.payload == {"text": "\\u0000"}

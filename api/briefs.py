@@ -1,0 +1,270 @@
+"""``/api/briefs``: create briefs, start their jobs, read them back with their jobs, transcript
+and SOP; ``/api/uploads`` stores a file for a brief; ``/api/transcripts`` and ``/api/sops``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, File, Form, Query, Router, Schema
+from ninja.files import UploadedFile
+from ninja.responses import Status
+
+from api import access
+from api.errors import COMMON_ERRORS, ApiError, ErrorOut
+from api.jobs import job_out, poll_after, status_url
+from api.schemas import (
+    AssetIn,
+    BriefIn,
+    BriefIntegrateIn,
+    BriefListOut,
+    BriefOut,
+    BriefStartOut,
+    Id,
+    SOPOut,
+    TranscriptOut,
+    UploadOut,
+)
+from briefs import conf as briefs_conf
+from briefs import services
+from briefs.models import SOP, Brief, Transcript
+from jobs.models import Job
+
+router = Router(tags=["briefs"])
+uploads = Router(tags=["briefs"])
+results = Router(tags=["briefs"])
+
+START_ERRORS: dict[int, Any] = {
+    **COMMON_ERRORS,
+    402: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    429: ErrorOut,
+}
+
+
+def brief_url(brief_id: int) -> str:
+    return f"/api/briefs/{brief_id}"
+
+
+def transcript_out(transcript: Transcript) -> dict[str, Any]:
+    return {
+        "id": transcript.pk,
+        "brief_id": transcript.brief_id,
+        "job_id": transcript.job_id,
+        "language": transcript.language,
+        "model": transcript.model,
+        "prompt_version": transcript.prompt_version,
+        "created_at": transcript.created_at,
+        "segments": transcript.segments if isinstance(transcript.segments, list) else [],
+        "text": transcript.text,
+    }
+
+
+def sop_out(sop: SOP) -> dict[str, Any]:
+    return {
+        "id": sop.pk,
+        "brief_id": sop.brief_id,
+        "job_id": sop.job_id,
+        "transcript_id": sop.transcript_id,
+        "title": sop.title,
+        "data": sop.data if isinstance(sop.data, dict) else {},
+        "model": sop.model,
+        "prompt_version": sop.prompt_version,
+        "created_at": sop.created_at,
+    }
+
+
+def brief_out(brief: Brief) -> dict[str, Any]:
+    jobs = list(brief.jobs.order_by("created_at", "id"))
+    transcript = brief.transcripts.order_by("-created_at", "-id").first()
+    sop = brief.sops.order_by("-created_at", "-id").first()
+    return {
+        "id": brief.pk,
+        "title": brief.title,
+        "description": brief.description,
+        "query": brief.query,
+        "media_type": brief.media_type,
+        "assets": brief.assets if isinstance(brief.assets, list) else [],
+        "status": brief.status,
+        "failure_reason": brief.failure_reason,
+        "created_at": brief.created_at,
+        "updated_at": brief.updated_at,
+        "status_url": brief_url(brief.pk),
+        "jobs": [job_out(job) for job in jobs],
+        "transcript": transcript_out(transcript) if transcript else None,
+        "sop": sop_out(sop) if sop else None,
+    }
+
+
+def started(brief: Brief, jobs: list[Job]) -> dict[str, Any]:
+    return {
+        "brief_id": brief.pk,
+        "status": Brief.Status.PROCESSING,
+        "status_url": brief_url(brief.pk),
+        "jobs": [
+            {
+                "job_id": job.pk,
+                "status": job.status,
+                "status_url": status_url(job.pk),
+                "poll_after": poll_after(job),
+            }
+            for job in jobs
+        ],
+    }
+
+
+def checked_assets(user: Any, assets: list[AssetIn | str]) -> list[Any]:
+    """Assets as the briefs service takes them. A user may name only files they uploaded."""
+    prefix = f"briefs/uploads/{user.pk}/"
+    cleaned: list[Any] = []
+    for index, asset in enumerate(assets, start=1):
+        if isinstance(asset, str):
+            cleaned.append(asset)
+            continue
+        item = asset.dict(exclude_none=True)
+        name = item.get("file")
+        if name is not None:
+            parts = name.split("/")
+            mine = name.startswith(prefix) or access.is_staff(user)
+            if not mine or ".." in parts or name.startswith("/"):
+                raise ApiError(
+                    422,
+                    "invalid_request",
+                    f"Asset {index}: 'file' must be a file you uploaded with POST /api/uploads.",
+                    field=f"assets.{index - 1}.file",
+                )
+        cleaned.append(item)
+    return cleaned
+
+
+class BriefListParams(Schema):
+    status: Brief.Status | None = None
+    limit: int = Field(50, ge=1, le=200)
+
+
+@router.get("", response={200: BriefListOut, **COMMON_ERRORS})
+def list_briefs(request: HttpRequest, params: Query[BriefListParams]) -> Any:
+    """The caller's briefs, newest first (staff: everyone's)."""
+    briefs = access.visible(Brief.objects.with_status(), request.auth)  # type: ignore[attr-defined]
+    if params.status:
+        briefs = briefs.filter(derived_status=params.status)
+    rows = [
+        {
+            "id": brief.pk,
+            "title": brief.title,
+            "media_type": brief.media_type,
+            "status": brief.status,
+            "created_at": brief.created_at,
+            "status_url": brief_url(brief.pk),
+        }
+        for brief in briefs.order_by("-created_at", "-id")[: params.limit]
+    ]
+    return {"count": len(rows), "briefs": rows}
+
+
+@router.post("", response={201: BriefOut, **START_ERRORS})
+def create_brief(request: HttpRequest, data: BriefIn) -> Any:
+    """Create a brief. With `use_pipeline` its whole pipeline starts at once; with `start`
+    (and no pipeline) its analysis step. Nothing is written if any part is refused."""
+    user = request.auth  # type: ignore[attr-defined]
+    if data.use_pipeline and data.start is False:
+        raise ApiError(
+            422,
+            "invalid_request",
+            "use_pipeline starts the brief; leave out start, or set use_pipeline to false.",
+            field="start",
+        )
+    start = data.use_pipeline if data.start is None else data.start
+    assets = checked_assets(user, data.assets)
+    with access.job_limit(user):
+        brief = services.brief_create(
+            owner=user,
+            title=data.title,
+            query=data.query,
+            media_type=data.media_type,
+            description=data.description,
+            assets=assets,
+        )
+        if start:
+            services.brief_start(
+                brief=brief, use_pipeline=data.use_pipeline, storyboard=data.storyboard
+            )
+    return Status(201, brief_out(brief))
+
+
+@router.post("/integrate", response={202: BriefStartOut, **START_ERRORS})
+def integrate_brief(request: HttpRequest, data: BriefIntegrateIn) -> Any:
+    """Start the jobs of an existing brief: its analysis, or with `use_pipeline` its media
+    type's whole pipeline (each step waits for the one before)."""
+    user = request.auth  # type: ignore[attr-defined]
+    brief = access.get_visible(Brief.objects.all(), user, data.brief_id, what="Brief")
+    with access.job_limit(user):
+        jobs = services.brief_start(
+            brief=brief, use_pipeline=data.use_pipeline, storyboard=data.storyboard
+        )
+    return Status(202, started(brief, jobs))
+
+
+@router.get("/{brief_id}", response={200: BriefOut, **COMMON_ERRORS, 404: ErrorOut})
+def get_brief(request: HttpRequest, brief_id: Id) -> Any:
+    """A brief with its status (derived from its jobs), its jobs, newest transcript and SOP."""
+    brief = access.get_visible(Brief.objects.all(), request.auth, brief_id, what="Brief")  # type: ignore[attr-defined]
+    return brief_out(brief)
+
+
+@router.post("/{brief_id}/sop", response={202: BriefStartOut, **START_ERRORS})
+def start_sop(request: HttpRequest, brief_id: Id) -> Any:
+    """Make an SOP from the brief's uploaded video: slim it, transcribe it, extract the SOP."""
+    user = request.auth  # type: ignore[attr-defined]
+    brief = access.get_visible(Brief.objects.all(), user, brief_id, what="Brief")
+    with access.job_limit(user):
+        jobs = services.brief_start_sop(brief=brief)
+    return Status(202, started(brief, jobs))
+
+
+@uploads.post("", response={201: UploadOut, **COMMON_ERRORS, 413: ErrorOut})
+def upload(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    kind: Form[str | None] = None,
+) -> Any:
+    """Store a file (multipart field `file`) for a brief; put the answer in the brief's
+    `assets`. `kind` (video, image, audio, text) is guessed from the name when not given."""
+    limit = briefs_conf.asset_max_bytes()
+    if file.size is not None and file.size > limit:
+        raise ApiError(
+            413,
+            "too_large",
+            f"The file is {file.size:,} bytes; the limit is {limit:,} bytes.",
+            field="file",
+        )
+    if kind is not None and kind not in services.ASSET_KINDS:
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"kind must be one of {', '.join(services.ASSET_KINDS)}.",
+            field="kind",
+        )
+    asset = services.asset_store_upload(owner=request.auth, file=file, kind=kind)  # type: ignore[attr-defined]
+    return Status(201, asset)
+
+
+@results.get(
+    "/transcripts/{transcript_id}", response={200: TranscriptOut, **COMMON_ERRORS, 404: ErrorOut}
+)
+def get_transcript(request: HttpRequest, transcript_id: Id) -> Any:
+    transcript = access.get_visible(
+        Transcript.objects.all(),
+        request.auth,  # type: ignore[attr-defined]
+        transcript_id,
+        what="Transcript",
+        owner_field="brief__owner",
+    )
+    return transcript_out(transcript)
+
+
+@results.get("/sops/{sop_id}", response={200: SOPOut, **COMMON_ERRORS, 404: ErrorOut})
+def get_sop(request: HttpRequest, sop_id: Id) -> Any:
+    sop = access.get_visible(SOP.objects.all(), request.auth, sop_id, what="SOP")  # type: ignore[attr-defined]
+    return sop_out(sop)

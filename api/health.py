@@ -1,0 +1,174 @@
+"""``GET /api/health``: is the queue doing its work?
+
+``healthy``: jobs start soon after they are due and mostly succeed. ``degraded``: something
+needs a look (no live worker, a job waiting over a minute, a backlog, a success rate under 90%).
+``unhealthy`` (HTTP 503): jobs are not being run (a job waiting over ten minutes), most of them
+fail (under 50%), or the database cannot be reached. The numbers are in :mod:`api.conf`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from django.db import DatabaseError
+from django.db.models import Count, Min, Sum
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Field, Router, Schema
+from ninja.responses import Status
+
+from api import conf
+from jobs.models import Job
+from jobs.models import Worker as WorkerRow
+
+logger = logging.getLogger("api")
+router = Router(tags=["health"])
+
+HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
+
+
+class HealthMetrics(Schema):
+    queueDepth: int = Field(description="Queued jobs that are due now")
+    scheduledJobs: int = Field(description="Queued jobs due later (delays and retries)")
+    runningJobs: int
+    liveWorkers: int
+    processingCapacity: int = Field(description="Job slots of the live workers")
+    busySlots: int = Field(description="Slots the live workers report busy")
+    successRate: float | None = Field(
+        description="Percent of the jobs finished in the last hour that succeeded (cancelled "
+        "ones not counted); null when none finished"
+    )
+    finishedLastHour: int = Field(description="Succeeded, failed and cancelled")
+    succeededLastHour: int
+    failedLastHour: int
+    oldestWaitingSeconds: float | None = Field(
+        description="How long the longest-waiting ready job has been due; null when none waits"
+    )
+
+
+class HealthOut(Schema):
+    status: Literal["healthy", "degraded", "unhealthy"]
+    message: str
+    reasons: list[str]
+    checked_at: datetime
+    metrics: HealthMetrics | None
+    thresholds: dict[str, float]
+
+
+def measure(*, now: datetime | None = None) -> dict[str, Any]:
+    """The numbers behind the verdict, in a handful of indexed queries."""
+    now = now or timezone.now()
+    queued = Job.objects.filter(status=Job.Status.QUEUED)
+    queue_depth = queued.filter(run_at__lte=now).count()
+    scheduled = queued.filter(run_at__gt=now).count()
+    running = Job.objects.filter(status=Job.Status.RUNNING).count()
+    oldest = Job.objects.ready(now=now).order_by().aggregate(oldest=Min("run_at"))["oldest"]
+    finished = dict(
+        Job.objects.filter(finished_at__gte=now - timedelta(hours=1))
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
+    workers = WorkerRow.objects.alive(now=now).aggregate(
+        n=Count("id"), capacity=Sum("concurrency"), busy=Sum("jobs_running")
+    )
+    succeeded = finished.get(Job.Status.SUCCEEDED, 0)
+    failed = finished.get(Job.Status.FAILED, 0)
+    judged = succeeded + failed
+    return {
+        "queueDepth": queue_depth,
+        "scheduledJobs": scheduled,
+        "runningJobs": running,
+        "liveWorkers": workers["n"] or 0,
+        "processingCapacity": workers["capacity"] or 0,
+        "busySlots": workers["busy"] or 0,
+        "successRate": round(100 * succeeded / judged, 1) if judged else None,
+        "finishedLastHour": judged + finished.get(Job.Status.CANCELLED, 0),
+        "succeededLastHour": succeeded,
+        "failedLastHour": failed,
+        "oldestWaitingSeconds": round(max(0.0, (now - oldest).total_seconds()), 1)
+        if oldest
+        else None,
+    }
+
+
+def judge(metrics: dict[str, Any], thresholds: dict[str, float]) -> tuple[str, list[str]]:
+    """The verdict and its reasons, worst first."""
+    unhealthy: list[str] = []
+    degraded: list[str] = []
+    wait = metrics["oldestWaitingSeconds"]
+    if wait is not None and wait > thresholds["wait_unhealthy_seconds"]:
+        unhealthy.append(
+            f"A ready job has waited {wait:.0f}s for a worker "
+            f"(unhealthy above {thresholds['wait_unhealthy_seconds']:.0f}s)."
+        )
+    elif wait is not None and wait > thresholds["wait_degraded_seconds"]:
+        degraded.append(
+            f"A ready job has waited {wait:.0f}s for a worker "
+            f"(degraded above {thresholds['wait_degraded_seconds']:.0f}s)."
+        )
+    judged = metrics["succeededLastHour"] + metrics["failedLastHour"]
+    rate = metrics["successRate"]
+    if rate is not None and judged >= thresholds["min_finished_for_rate"]:
+        if rate < 100 * thresholds["success_rate_unhealthy"]:
+            unhealthy.append(
+                f"Only {rate}% of the jobs finished in the last hour succeeded "
+                f"(unhealthy below {100 * thresholds['success_rate_unhealthy']:.0f}%)."
+            )
+        elif rate < 100 * thresholds["success_rate_degraded"]:
+            degraded.append(
+                f"Only {rate}% of the jobs finished in the last hour succeeded "
+                f"(degraded below {100 * thresholds['success_rate_degraded']:.0f}%)."
+            )
+    if metrics["liveWorkers"] == 0:
+        degraded.append("No live worker: jobs run only when POST /api/cron/process-jobs is called.")
+    elif metrics["queueDepth"] > metrics["processingCapacity"] * thresholds["backlog_per_slot"]:
+        degraded.append(
+            f"{metrics['queueDepth']} jobs are due for {metrics['processingCapacity']} worker "
+            f"slot(s) (degraded above {thresholds['backlog_per_slot']:.0f} per slot)."
+        )
+    if unhealthy:
+        return UNHEALTHY, unhealthy + degraded
+    if degraded:
+        return DEGRADED, degraded
+    return HEALTHY, []
+
+
+MESSAGES = {
+    HEALTHY: "All systems operational.",
+    DEGRADED: "The queue works but needs a look.",
+    UNHEALTHY: "Jobs are not being processed properly.",
+}
+
+
+@router.get("/health", auth=None, response={200: HealthOut, 503: HealthOut})
+def health(request: HttpRequest) -> Any:
+    """The queue's health, for load balancers and monitoring (no login needed: it shows
+    only totals). HTTP 503 when unhealthy."""
+    thresholds = conf.health_thresholds()
+    now = timezone.now()
+    try:
+        metrics = measure(now=now)
+    except DatabaseError:
+        logger.exception("Health check could not query the database")
+        body = {
+            "status": UNHEALTHY,
+            "message": MESSAGES[UNHEALTHY],
+            "reasons": ["The database cannot be reached."],
+            "checked_at": now,
+            "metrics": None,
+            "thresholds": thresholds,
+        }
+        return Status(503, body)
+    status, reasons = judge(metrics, thresholds)
+    body = {
+        "status": status,
+        "message": MESSAGES[status],
+        "reasons": reasons,
+        "checked_at": now,
+        "metrics": metrics,
+        "thresholds": thresholds,
+    }
+    return Status(503 if status == UNHEALTHY else 200, body)

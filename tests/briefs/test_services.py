@@ -1,0 +1,184 @@
+"""Creating briefs, starting their jobs, and the derived status."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from briefs.exceptions import BriefError
+from briefs.models import Brief, status_from_job_statuses
+from briefs.services import asset_store_upload, brief_create, brief_start, brief_start_sop
+from jobs.exceptions import InsufficientCredits
+from jobs.models import CreditAccount, Job
+
+
+def make(user, media_type="video", **extra):
+    return brief_create(owner=user, title="T", query="Make it", media_type=media_type, **extra)
+
+
+@pytest.mark.django_db
+def test_creating_a_brief_creates_no_jobs(user):
+    brief = make(user, description="  more  ")
+    assert brief.description == "more"
+    assert brief.status == Brief.Status.DRAFT
+    assert not Job.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"title": " "}, "title", "Give the brief a title"),
+        ({"title": "x" * 201}, "title", "limit is 200"),
+        ({"query": ""}, "query", "query is empty"),
+        ({"media_type": "hologram"}, "media_type", "Unknown media type 'hologram'"),
+        ({"assets": "a.mp4"}, "assets", "must be a list"),
+        ({"assets": [{"url": "ftp://x/a.mp4"}]}, "assets", "only http(s)"),
+        ({"assets": [{"url": "https://x/a.bin"}]}, "assets", "unknown kind"),
+        ({"assets": [{"kind": "video", "file": "nope.mp4"}]}, "assets", "no uploaded file"),
+        ({"assets": [{"kind": "video"}]}, "assets", "exactly one of"),
+    ],
+)
+def test_bad_briefs_are_refused_with_a_clear_error(user, fields, field, message):
+    values = {"title": "T", "query": "Q", "media_type": "video"} | fields
+    with pytest.raises(ValidationError) as info:
+        brief_create(owner=user, **values)
+    assert message in " ".join(info.value.message_dict[field])
+    assert not Brief.objects.exists()
+
+
+@pytest.mark.django_db
+def test_assets_are_normalised(user):
+    stored = asset_store_upload(owner=user, file=ContentFile(b"hello", name="../../notes.txt"))
+    assert stored["kind"] == "text" and ".." not in stored["file"]
+    odd = asset_store_upload(owner=user, file=ContentFile(b"x", name=".."), kind="text")
+    assert odd["name"] == "upload"
+    brief = make(user, assets=[stored, "https://example.com/clip.mp4"])
+    assert brief.assets[1] == {
+        "kind": "video",
+        "url": "https://example.com/clip.mp4",
+        "name": "clip.mp4",
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("media_type", "steps"),
+    [
+        ("video", ["analysis", "asset_prep", "video_generation", "render"]),
+        ("image", ["analysis", "asset_prep", "image_processing", "render"]),
+        ("audio", ["analysis", "asset_prep", "render"]),
+        ("text", ["analysis", "text_analysis", "render"]),
+    ],
+)
+def test_pipeline_by_media_type_each_step_depending_on_the_one_before(user, media_type, steps):
+    brief = make(user, media_type)
+    jobs = brief_start(brief=brief, use_pipeline=True)
+    assert [job.type for job in jobs] == steps
+    assert jobs[0].depends_on is None
+    for before, after in itertools.pairwise(jobs):
+        assert after.depends_on_id == before.pk
+    assert all(job.brief_id == brief.pk and job.owner_id == user.pk for job in jobs)
+    assert all(job.payload == {"brief_id": brief.pk} for job in jobs)
+    assert brief.status == Brief.Status.PROCESSING
+
+
+@pytest.mark.django_db
+def test_without_pipeline_one_analysis_job_and_storyboard_on_request(user):
+    assert [j.type for j in brief_start(brief=make(user))] == ["analysis"]
+    jobs = brief_start(brief=make(user), storyboard=True)
+    assert [j.type for j in jobs] == ["analysis", "storyboard"]
+    jobs = brief_start(brief=make(user), use_pipeline=True, storyboard=True)
+    assert [j.type for j in jobs] == [
+        "analysis",
+        "storyboard",
+        "asset_prep",
+        "video_generation",
+        "render",
+    ]
+
+
+@pytest.mark.django_db
+def test_a_processing_brief_cannot_be_started_again(user):
+    brief = make(user)
+    brief_start(brief=brief)
+    with pytest.raises(BriefError, match="already processing"):
+        brief_start(brief=brief, use_pipeline=True)
+    assert brief.jobs.count() == 1
+
+
+@pytest.mark.django_db
+def test_starting_needs_credits_for_every_step_or_creates_nothing(user, settings):
+    settings.CREDITS_STARTING_BALANCE = 7  # video pipeline: 1 + 0 + 5 + 1 = 7
+    brief_start(brief=make(user), use_pipeline=True)
+    assert CreditAccount.objects.get(user=user).balance == 0
+    brief = make(user)
+    with pytest.raises(InsufficientCredits):
+        brief_start(brief=brief, use_pipeline=True)
+    assert not brief.jobs.exists()
+
+
+@pytest.mark.django_db
+def test_unknown_media_type_has_no_pipeline(user):
+    brief = make(user, "text")
+    Brief.objects.filter(pk=brief.pk).update(media_type="hologram")
+    brief.refresh_from_db()
+    with pytest.raises(BriefError, match="unknown media type 'hologram'"):
+        brief_start(brief=brief, use_pipeline=True)
+
+
+@pytest.mark.django_db
+def test_sop_needs_a_video_brief_with_an_uploaded_video(user, uploaded_video):
+    with pytest.raises(BriefError, match="made from a video"):
+        brief_start_sop(brief=make(user, "text"))
+    with pytest.raises(BriefError, match="no uploaded video"):
+        brief_start_sop(brief=make(user, assets=["https://example.com/a.mp4"]))
+    brief = make(user, assets=["https://example.com/a.mp4", uploaded_video])
+    jobs = brief_start_sop(brief=brief)
+    assert [j.payload for j in jobs] == [{"brief_id": brief.pk, "asset_index": 1}] * 3
+
+
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [
+        ([], "draft"),
+        (["queued"], "processing"),
+        (["succeeded", "running"], "processing"),
+        (["failed", "queued"], "processing"),
+        (["succeeded", "failed"], "failed"),
+        (["cancelled"], "failed"),
+        (["succeeded", "succeeded"], "completed"),
+    ],
+)
+def test_status_rules(statuses, expected):
+    assert status_from_job_statuses(statuses) == expected
+
+
+@pytest.mark.django_db
+def test_status_annotation_matches_the_property_in_one_query(user):
+    draft = make(user)
+    processing = make(user)
+    brief_start(brief=processing)
+    failed, completed = make(user), make(user)
+    for brief, status in ((failed, "failed"), (completed, "succeeded")):
+        (job,) = brief_start(brief=brief)
+        Job.objects.filter(pk=job.pk).update(status=status)
+    with CaptureQueriesContext(connection) as queries:
+        listed = {b.pk: b.status for b in Brief.objects.with_status()}
+    assert len(queries) == 1
+    assert listed == {
+        draft.pk: "draft",
+        processing.pk: "processing",
+        failed.pk: "failed",
+        completed.pk: "completed",
+    }
+    for brief in (draft, processing, failed, completed):
+        assert Brief.objects.get(pk=brief.pk).status == listed[brief.pk]
+    assert list(
+        Brief.objects.with_status().filter(derived_status="failed").values_list("pk", flat=True)
+    ) == [failed.pk]
