@@ -165,6 +165,31 @@ def main() -> None:
             for plan in explain(name, func):
                 print("    " + plan.replace("\n", "\n    "))
     print(f"  {'one dashboard refresh (sum of medians)':38} {refresh:8.2f} ms")
+    pages(options.repeat)
+
+
+def pages(repeat: int) -> None:
+    """Whole pages through Django's test client: the dashboard and the admin's job list."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client()
+    client.force_login(user)
+    for name, url in [
+        ("page /test-worker/", "/test-worker/"),
+        ("page /admin/jobs/job/", "/admin/jobs/job/"),
+        ("page /admin/jobs/job/?status__exact=failed", "/admin/jobs/job/?status__exact=failed"),
+    ]:
+        times = []
+        for _ in range(max(3, repeat // 4)):
+            start = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200, (url, response.status_code)
+        print(f"  {name:38} median {statistics.median(times):8.2f} ms   worst {max(times):8.2f} ms")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from jobs.selectors import Throughput
 
@@ -31,6 +33,29 @@ class Chart:
     bars: list[Bar]
     peak: int
     gridlines: list[tuple[float, int]]
+
+    def svg_bars(self) -> SafeString:
+        """The bars as SVG elements, built here in one pass (a template loop over 60 bars
+        costs more than every dashboard query together)."""
+        parts = []
+        for bar in self.bars:
+            shapes = ""
+            if bar.ok_height:
+                shapes += (
+                    f'<rect class="bar-ok" x="{bar.x}" y="{bar.ok_y}" width="{bar.width}" '
+                    f'height="{bar.ok_height}"></rect>'
+                )
+            if bar.bad_height:
+                shapes += (
+                    f'<rect class="bar-bad" x="{bar.x}" y="{bar.bad_y}" width="{bar.width}" '
+                    f'height="{bar.bad_height}"></rect>'
+                )
+            hit = (
+                f'<rect class="bar-hit" x="{bar.x}" y="0" width="{bar.width}" '
+                f'height="{self.height}"></rect>'
+            )
+            parts.append(f"<g><title>{escape(bar.title)}</title>{shapes}{hit}</g>")
+        return mark_safe("".join(parts))  # noqa: S308 - numbers we computed, the title escaped
 
 
 def throughput_chart(data: Throughput) -> Chart:

@@ -32,7 +32,7 @@ def seed_last_hour() -> None:
     rng = random.Random(4)
     now = timezone.now()
     rows = []
-    types = ["transcribe", "sop_generate", "storyboard", "render_video"]
+    types = ["transcribe", "sop_extract", "storyboard", "video_generation"]
     for minute in range(60, 0, -1):
         busy = int(18 + 14 * math.sin(minute / 9) + rng.randint(0, 6))
         for _ in range(busy):
@@ -55,10 +55,10 @@ def seed_last_hour() -> None:
     Job.objects.bulk_create(rows, batch_size=500)
     # waiting work on queues this test's worker does not take
     for type_, queue, priority in [
-        ("render_video", "video", 5),
-        ("render_video", "video", 0),
+        ("video_generation", "video", 5),
+        ("video_generation", "video", 0),
         ("transcribe", "ai", 0),
-        ("sop_generate", "ai", 0),
+        ("sop_extract", "ai", 0),
         ("storyboard", "ai", 0),
     ]:
         Job.objects.create(

@@ -488,3 +488,95 @@ def test_stuck_jobs_banner(client, superuser):
     html = client.get(CHANGELIST).content.decode()
     assert "2 jobs are stuck" in html and 'href="?stuck=yes"' in html
     assert "job-stuck-banner" not in client.get(CHANGELIST, {"stuck": "yes"}).content.decode()
+
+
+# --- credits -------------------------------------------------------------------------------
+
+
+def test_credit_account_shows_ledger_and_grants(client, superuser, django_user_model, settings):
+    from jobs import credits
+    from jobs.models import CreditAccount
+
+    settings.CREDITS_STARTING_BALANCE = 5
+    owner = django_user_model.objects.create_user("payer")
+    account = credits.account_for(owner)
+    client.force_login(superuser)
+    assert client.get(reverse("admin:jobs_creditaccount_changelist")).status_code == 200
+    page = client.get(reverse("admin:jobs_creditaccount_change", args=[account.pk]))
+    html = page.content.decode()
+    assert "Starting balance" in html and 'name="amount"' in html
+    assert 'name="balance"' not in html  # never edited by hand
+    url = reverse("admin:jobs_creditaccount_grant", args=[account.pk])
+    response = client.post(url, {"amount": "20", "note": "Launch bonus"}, follow=True)
+    assert "Granted 20 credits to payer; the balance is 25." in texts(response)
+    assert CreditAccount.objects.get(pk=account.pk).balance == 25
+    assert "Launch bonus" in response.content.decode()
+    for bad in ("0", "-3", "abc", "", "99999999"):
+        response = client.post(url, {"amount": bad}, follow=True)
+        assert any("whole number of credits" in t for t in texts(response))
+    assert CreditAccount.objects.get(pk=account.pk).balance == 25
+    assert client.get(url).status_code == 405
+    assert client.get(reverse("admin:jobs_creditaccount_add")).status_code == 403
+
+
+def test_grant_needs_permission(client, django_user_model):
+    from jobs import credits
+    from jobs.models import CreditAccount
+
+    account = credits.account_for(django_user_model.objects.create_user("payer"))
+    staff = django_user_model.objects.create_user("clerk", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_creditaccount"))
+    client.force_login(staff)
+    page = client.get(reverse("admin:jobs_creditaccount_change", args=[account.pk]))
+    assert page.status_code == 200 and 'name="amount"' not in page.content.decode()
+    url = reverse("admin:jobs_creditaccount_grant", args=[account.pk])
+    assert client.post(url, {"amount": "10"}).status_code == 403
+    assert CreditAccount.objects.get(pk=account.pk).balance == account.balance
+
+
+# --- a list that stays quick with millions of rows -----------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["year", "month", "day"])
+def test_date_hierarchy_periods_match_djangos(kind):
+    from jobs.admin import JobListQuerySet
+
+    moments = ["2024-12-31T23:30:00", "2025-01-01T00:10:00", "2025-02-28T12:00:00"]
+    moments += ["2025-03-01T08:00:00", "2025-03-01T09:00:00", "2025-03-17T00:00:00"]
+    for moment in moments:
+        job = enqueue("noop", {})
+        aware = timezone.make_aware(timezone.datetime.fromisoformat(moment))
+        Job.objects.filter(pk=job.pk).update(created_at=aware)
+    ours = JobListQuerySet(model=Job).datetimes("created_at", kind)
+    django = list(Job.objects.datetimes("created_at", kind))
+    assert ours == django
+    march = JobListQuerySet(model=Job).filter(created_at__month=3)
+    assert march.datetimes("created_at", kind) == list(
+        Job.objects.filter(created_at__month=3).datetimes("created_at", kind)
+    )
+    assert JobListQuerySet(model=Job).none().datetimes("created_at", kind) == []
+
+
+def test_changelist_drills_down_to_days(client, superuser):
+    job = enqueue("noop", {})
+    client.force_login(superuser)
+    html = client.get(CHANGELIST).content.decode()
+    today = timezone.localtime(job.created_at)
+    assert f"created_at__day={today.day}" in html
+
+
+def test_estimated_count_only_for_big_unfiltered_postgres_lists(postgres_only, monkeypatch):
+    from django.db import connection
+
+    from jobs.admin import EstimatedCountPaginator
+
+    for _ in range(5):
+        enqueue("noop", {})
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE jobs_job")
+    monkeypatch.setattr(EstimatedCountPaginator, "EXACT_BELOW", 1)
+    Job.objects.create(type="noop")  # not yet in the planner's estimate
+    assert EstimatedCountPaginator(Job.objects.order_by("pk"), 50).count == 5
+    assert EstimatedCountPaginator(Job.objects.filter(type="noop").order_by("pk"), 50).count == 6
+    monkeypatch.setattr(EstimatedCountPaginator, "EXACT_BELOW", 100_000)
+    assert EstimatedCountPaginator(Job.objects.order_by("pk"), 50).count == 6
