@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ import openai
 
 from briefs import conf
 from briefs.prompts import Prompt
-from briefs.schemas import SchemaMismatch, validate
+from briefs.schemas import SchemaMismatch, storable, validate
 from jobs.exceptions import PermanentError
 
 if TYPE_CHECKING:
@@ -131,13 +132,16 @@ def structured(
         validate(data, schema, name=schema_name)
     except SchemaMismatch as exc:
         raise PermanentError(str(exc)) from None
-    return AIResult(data=data, model=response.model or model, provider=OPENAI, usage=usage)
+    return AIResult(
+        data=storable(data), model=response.model or model, provider=OPENAI, usage=usage
+    )
 
 
-def image_part(data: bytes, *, mime: str = "image/jpeg", detail: str = "low") -> dict[str, Any]:
-    """A Responses input part holding an image."""
+def image_part(data: bytes, *, mime: str = "image/jpeg") -> dict[str, Any]:
+    """A Responses input part holding an image (``OPENAI_IMAGE_DETAIL``: low, high or auto)."""
     encoded = base64.b64encode(data).decode()
-    return {"type": "input_image", "image_url": f"data:{mime};base64,{encoded}", "detail": detail}
+    url = f"data:{mime};base64,{encoded}"
+    return {"type": "input_image", "image_url": url, "detail": conf.image_detail()}
 
 
 def text_part(text: str) -> dict[str, Any]:
@@ -186,7 +190,7 @@ def transcribe_audio(
         segments = [{"start": 0.0, "end": float(duration), "text": text}]
     language = str(getattr(response, "language", "") or "")
     return AIResult(
-        data={"language": language, "segments": segments},
+        data=storable({"language": language, "segments": segments}),
         model=model,
         provider=OPENAI,
         usage=usage,
@@ -305,7 +309,7 @@ def _translate(exc: openai.OpenAIError, what: str) -> Exception:
     if isinstance(exc, openai.APITimeoutError):
         return AIUnavailable(f"The AI server did not answer {what} in time ({conf.timeout():g}s).")
     if isinstance(exc, openai.APIConnectionError):
-        return AIUnavailable(f"Could not reach the AI server for {what}: {exc}")
+        return AIUnavailable(f"Could not reach the AI server for {what}: {redact(str(exc))}")
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         message = _error_message(exc)
@@ -326,17 +330,32 @@ def _translate(exc: openai.OpenAIError, what: str) -> Exception:
             )
         return PermanentError(f"The AI server rejected {what} ({status}): {message}")
     if isinstance(exc, openai.APIResponseValidationError | openai.APIError):
-        return AIUnavailable(f"The AI server's answer to {what} could not be read: {exc}")
-    return PermanentError(f"{what} failed: {exc}")
+        return AIUnavailable(
+            f"The AI server's answer to {what} could not be read: {redact(str(exc))}"
+        )
+    return PermanentError(f"{what} failed: {redact(str(exc))}")
 
 
 def _error_message(exc: openai.APIStatusError) -> str:
     body = exc.body
+    message = str(exc.message)
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])[:500]
-    return str(exc.message)[:500]
+            message = str(inner["message"])
+    return redact(message)[:500]
+
+
+_KEY_LIKE = re.compile(r"\b(sk|rk|pk)-[A-Za-z0-9_\-*.]{3,}")
+
+
+def redact(text: str) -> str:
+    """Remove the API key, and anything that looks like one (OpenAI echoes masked keys in
+    401 messages), from text that ends up in job errors, logs and pages."""
+    key = conf.openai_api_key()
+    if key:
+        text = text.replace(key, "[redacted]")
+    return _KEY_LIKE.sub("[redacted key]", text)
 
 
 def _refuse_unfinished(response: Any, what: str) -> None:

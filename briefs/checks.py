@@ -6,6 +6,7 @@ import shutil
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.checks import Error, Warning, register
 
 from briefs import conf
@@ -19,6 +20,17 @@ def check_ai_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Wa
         messages.append(
             Error("OPENAI_BASE_URL must be an http(s) URL ending in /v1.", id="briefs.E001")
         )
+    if base_url and not conf.openai_api_key():
+        messages.append(
+            Warning(
+                "OPENAI_BASE_URL is set but OPENAI_API_KEY is not: the offline provider is used.",
+                hint="Set OPENAI_API_KEY (any non-empty value for a server that needs none).",
+                id="briefs.W002",
+            )
+        )
+    detail = getattr(settings, "OPENAI_IMAGE_DETAIL", "auto") or "auto"
+    if detail not in ("low", "high", "auto"):
+        messages.append(Error("OPENAI_IMAGE_DETAIL must be low, high or auto.", id="briefs.E004"))
     if conf.timeout() <= 0:
         messages.append(Error("OPENAI_TIMEOUT must be more than 0 seconds.", id="briefs.E002"))
     if conf.max_retries() < 0:

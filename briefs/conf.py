@@ -27,6 +27,13 @@ def vision_model() -> str:
     return str(_get("OPENAI_VISION_MODEL", text_model()))
 
 
+def image_detail() -> str:
+    """How closely the vision model looks at frames: low (cheap), high (reads small text) or
+    auto."""
+    value = str(_get("OPENAI_IMAGE_DETAIL", "auto"))
+    return value if value in ("low", "high", "auto") else "auto"
+
+
 def transcribe_model() -> str:
     return str(_get("OPENAI_TRANSCRIBE_MODEL", "whisper-1"))
 
@@ -67,6 +74,11 @@ def video_poll_interval() -> float:
 def max_frames() -> int:
     """At most this many 1-fps frames of a video go to the vision model (evenly sampled)."""
     return int(_get("BRIEFS_MAX_FRAMES", 120))
+
+
+def audio_chunk_seconds() -> int:
+    """Audio goes to speech-to-text in pieces this long (OpenAI takes files up to 25 MB)."""
+    return int(_get("BRIEFS_AUDIO_CHUNK_SECONDS", 1200))
 
 
 def frames_per_request() -> int:

@@ -40,7 +40,7 @@ def check_url(url: str) -> None:
     except socket.gaierror as exc:
         raise FetchError(f"The host of {url!r} cannot be found ({exc.strerror}).") from None
     for info in infos:
-        address = ipaddress.ip_address(info[4][0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])  # drop an IPv6 scope
         if not address.is_global:
             raise FetchError(
                 f"{url!r} points into a private network ({address}); such URLs are refused "

@@ -57,6 +57,12 @@ class Probe:
 
 
 def run(args: list[str], *, ctx: JobContext | None, what: str, timeout: float = 3600) -> str:
+    return run_bytes(args, ctx=ctx, what=what, timeout=timeout).decode(errors="replace")
+
+
+def run_bytes(
+    args: list[str], *, ctx: JobContext | None, what: str, timeout: float = 3600
+) -> bytes:
     """Run ffmpeg/ffprobe; stop it when the job stops; raise MediaError with its last words."""
     with tempfile.TemporaryFile() as err:
         process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err)
@@ -79,7 +85,7 @@ def run(args: list[str], *, ctx: JobContext | None, what: str, timeout: float = 
             err.seek(0)
             tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
             raise MediaError(f"{what} failed: {' / '.join(tail) or f'exit {process.returncode}'}")
-    return out.decode(errors="replace")
+    return out
 
 
 def probe(path: Path, *, ctx: JobContext | None = None, name: str = "") -> Probe:
@@ -170,8 +176,16 @@ def make_slim(source: Path, target: Path, *, ctx: JobContext | None) -> None:
     )
 
 
-def extract_audio(source: Path, target: Path, *, ctx: JobContext | None) -> None:
-    """Mono 16 kHz MP3: small enough for speech-to-text upload limits."""
+def extract_audio(
+    source: Path,
+    target: Path,
+    *,
+    ctx: JobContext | None,
+    start: float = 0.0,
+    seconds: float | None = None,
+) -> None:
+    """Mono 16 kHz MP3 (about 22 MB an hour): from ``start`` for ``seconds`` (to the end)."""
+    window = ["-ss", f"{start:g}"] + (["-t", f"{seconds:g}"] if seconds is not None else [])
     run(
         [
             conf.ffmpeg(),
@@ -179,6 +193,7 @@ def extract_audio(source: Path, target: Path, *, ctx: JobContext | None) -> None
             "-y",
             "-v",
             "error",
+            *window,
             "-i",
             str(source),
             "-vn",
@@ -198,9 +213,15 @@ def extract_audio(source: Path, target: Path, *, ctx: JobContext | None) -> None
 
 
 def extract_frames(
-    source: Path, directory: Path, *, ctx: JobContext | None, width: int = 768
+    source: Path,
+    directory: Path,
+    *,
+    ctx: JobContext | None,
+    every: int = 1,
+    width: int = 768,
 ) -> list[tuple[float, Path]]:
-    """One JPEG per second of video: ``[(seconds, path), …]``."""
+    """One JPEG every ``every`` seconds of video (1 fps by default): ``[(seconds, path), …]``.
+    Long videos ask for a larger ``every`` so no more frames are written than are used."""
     run(
         [
             conf.ffmpeg(),
@@ -211,7 +232,7 @@ def extract_frames(
             "-i",
             str(source),
             "-vf",
-            f"fps=1,scale='min({width},iw)':-2",
+            f"fps=1/{every},scale='min({width},iw)':-2",
             "-q:v",
             "5",
             str(directory / "frame-%05d.jpg"),
@@ -220,7 +241,40 @@ def extract_frames(
         what="Extracting frames",
     )
     frames = sorted(directory.glob("frame-*.jpg"))
-    return [(float(index), path) for index, path in enumerate(frames)]
+    return [(float(index * every), path) for index, path in enumerate(frames)]
+
+
+THUMB_SIZE = (16, 9)
+
+
+def thumbnails(directory: Path, *, ctx: JobContext | None) -> dict[str, bytes]:
+    """16x9 grayscale pixels of every extracted frame in ``directory`` (by file name): enough
+    to compare frames cheaply (the offline provider's "what changed on screen")."""
+    names = sorted(path.name for path in directory.glob("frame-*.jpg"))
+    if not names:
+        return {}
+    width, height = THUMB_SIZE
+    raw = run_bytes(
+        [
+            conf.ffmpeg(),
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "image2",
+            "-i",
+            str(directory / "frame-%05d.jpg"),
+            "-vf",
+            f"scale={width}:{height},format=gray",
+            "-f",
+            "rawvideo",
+            "pipe:1",
+        ],
+        ctx=ctx,
+        what="Comparing frames",
+    )
+    size = width * height
+    return {name: raw[i * size : (i + 1) * size] for i, name in enumerate(names)}
 
 
 def sample(items: list, limit: int) -> list:  # type: ignore[type-arg]

@@ -2,17 +2,38 @@
 
 A brief's status is derived from its jobs, never set by hand: ``draft`` with no jobs,
 ``processing`` while any job is queued or running, ``failed`` when a job failed or was cancelled
-and none is live, ``completed`` when every job succeeded. Transcripts and SOPs keep a nullable
+and none is live, ``completed`` when every job succeeded. A job that a newer job of the same type
+replaced (the step was started again) no longer counts. Transcripts and SOPs keep a nullable
 link to the job that made them, so pruning old jobs never loses a result.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Count, Q, Value, When
+from django.db.models import Case, Count, Exists, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
+
+LIVE = ("queued", "running")
+BAD = ("failed", "cancelled")
+
+
+def _current_jobs(brief: Any) -> QuerySet[Any]:
+    """A brief's jobs that no newer job of the same type replaced (a retry by starting again)."""
+    from jobs.models import Job
+
+    newer = Job.objects.filter(
+        brief_id=OuterRef("brief_id"), type=OuterRef("type"), pk__gt=OuterRef("pk")
+    )
+    return Job.objects.filter(brief=brief).exclude(Exists(newer))
+
+
+def _count(jobs: QuerySet[Any]) -> Coalesce:
+    counted = jobs.order_by().values("brief_id").annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted), Value(0))
 
 
 class BriefQuerySet(models.QuerySet["Brief"]):
@@ -21,12 +42,13 @@ class BriefQuerySet(models.QuerySet["Brief"]):
 
         Filter on it like a field: ``Brief.objects.with_status().filter(derived_status="failed")``.
         """
-        live = ("queued", "running")
-        bad = ("failed", "cancelled")
+        from jobs.models import Job
+
+        jobs = Job.objects.filter(brief=OuterRef("pk"))
         return self.annotate(
-            _jobs_total=Count("jobs", distinct=True),
-            _jobs_live=Count("jobs", filter=Q(jobs__status__in=live), distinct=True),
-            _jobs_bad=Count("jobs", filter=Q(jobs__status__in=bad), distinct=True),
+            _jobs_total=_count(jobs),
+            _jobs_live=_count(jobs.filter(status__in=LIVE)),
+            _jobs_bad=_count(_current_jobs(OuterRef("pk")).filter(status__in=BAD)),
         ).annotate(
             derived_status=Case(
                 When(_jobs_total=0, then=Value(Brief.Status.DRAFT.value)),
@@ -75,11 +97,22 @@ class Brief(models.Model):
 
     @property
     def status(self) -> str:
-        """draft / processing / failed / completed, from the brief's jobs."""
+        """draft / processing / failed / completed, from the brief's jobs.
+
+        Only the newest job of each type counts for ``failed``: starting a failed step again
+        (or requeuing it) and succeeding makes the brief completed.
+        """
         annotated = self.__dict__.get("derived_status")
         if annotated is not None:
             return annotated
-        return status_from_job_statuses(list(self.jobs.values_list("status", flat=True)))
+        latest: dict[str, str] = {}
+        live = False
+        for job_type, status in self.jobs.order_by("id").values_list("type", "status"):
+            latest[job_type] = status
+            live = live or status in LIVE
+        if live:
+            return Brief.Status.PROCESSING
+        return status_from_job_statuses(list(latest.values()))
 
     def get_status_display(self) -> str:
         return Brief.Status(self.status).label
@@ -87,24 +120,31 @@ class Brief(models.Model):
     @property
     def failure_reason(self) -> str:
         """Why the brief failed, from its first failed job ("" if nothing failed)."""
-        job = self.jobs.filter(status="failed").order_by("finished_at", "id").first()
+        current = _current_jobs(self)
+        job = current.filter(status="failed").order_by("finished_at", "id").first()
         if job is None:
-            job = self.jobs.filter(status="cancelled").order_by("finished_at", "id").first()
+            job = current.filter(status="cancelled").order_by("finished_at", "id").first()
         if job is None:
             return ""
-        return f"{job.type} (job #{job.pk}): {job.error}"
+        return f"{job.type} (job #{job.pk}): {_READABLE.sub('', job.error)}"
 
     @property
     def video_assets(self) -> list[dict[str, Any]]:
         return [a for a in self.assets if isinstance(a, dict) and a.get("kind") == "video"]
 
 
+# The worker records errors as "ExceptionName: message"; these names say nothing to a person.
+_READABLE = re.compile(
+    r"^(PermanentError|MediaError|FetchError|RetryableFetchError|AIUnavailable|SchemaMismatch): "
+)
+
+
 def status_from_job_statuses(statuses: list[str]) -> str:
     if not statuses:
         return Brief.Status.DRAFT
-    if any(status in ("queued", "running") for status in statuses):
+    if any(status in LIVE for status in statuses):
         return Brief.Status.PROCESSING
-    if any(status in ("failed", "cancelled") for status in statuses):
+    if any(status in BAD for status in statuses):
         return Brief.Status.FAILED
     return Brief.Status.COMPLETED
 

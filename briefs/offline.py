@@ -173,16 +173,48 @@ def transcript_audio(*, duration: float) -> dict[str, Any]:
     }
 
 
-def screen_events(*, times: list[float]) -> dict[str, Any]:
-    return {"events": [{"t": t, "description": f"{TAG} Frame at {t:g}s."} for t in times]}
+NEW_SCENE = "new scene"
+
+
+def screen_events(*, times: list[float], thumbs: list[bytes] | None = None) -> dict[str, Any]:
+    """One event per frame, saying how bright it is and how much changed since the frame
+    before (from tiny grayscale thumbnails): no vision model, but true to the video."""
+    thumbs = thumbs or [b""] * len(times)
+    events = []
+    previous = b""
+    for t, thumb in zip(times, thumbs, strict=False):
+        text = f"{TAG} Frame at {t:g}s"
+        if thumb:
+            brightness = sum(thumb) / len(thumb) / 255
+            text += f": brightness {brightness:.0%}"
+            if previous and len(previous) == len(thumb):
+                total = sum(abs(a - b) for a, b in zip(thumb, previous, strict=True))
+                change = total / (len(thumb) * 255)
+                text += "; " + (
+                    NEW_SCENE
+                    if change > 0.15
+                    else "small change"
+                    if change > 0.02
+                    else "no visible change"
+                )
+            else:
+                text += "; first frame"
+            previous = thumb
+        events.append({"t": t, "description": text + "."})
+    return {"events": events}
 
 
 def sop(*, title: str, segments: list[dict[str, Any]]) -> dict[str, Any]:
-    """One step per few segments, in order, quoting the transcript."""
+    """Steps in transcript order: a new step at each new scene on screen (or every few
+    segments when nothing says so), quoting the transcript."""
     steps: list[dict[str, Any]] = []
-    group = 3
-    for index in range(0, len(segments), group):
-        chunk = segments[index : index + group]
+    chunks: list[list[dict[str, Any]]] = []
+    for segment in segments:
+        starts_scene = NEW_SCENE in str(segment.get("text", ""))
+        if not chunks or starts_scene or len(chunks[-1]) >= 6:
+            chunks.append([])
+        chunks[-1].append(segment)
+    for chunk in chunks:
         steps.append(
             {
                 "number": len(steps) + 1,
@@ -190,7 +222,7 @@ def sop(*, title: str, segments: list[dict[str, Any]]) -> dict[str, Any]:
                 "actions": [str(s.get("text", ""))[:300] for s in chunk],
                 "tools": [],
                 "start": float(chunk[0].get("start", 0)),
-                "end": float(chunk[-1].get("end", chunk[-1].get("start", 0))),
+                "end": max(float(s.get("end", s.get("start", 0))) for s in chunk),
             }
         )
     if not steps:

@@ -149,3 +149,15 @@ def validate(data: Any, schema: dict[str, Any], *, name: str) -> dict[str, Any]:
             f"{first.message[:300]}"
         )
     return data
+
+
+def storable(data: Any) -> Any:
+    """``data`` with every string made storable in any database: NUL characters (which
+    PostgreSQL refuses in text and JSON) dropped, lone surrogates replaced."""
+    if isinstance(data, str):
+        return data.replace("\x00", "").encode("utf-8", "replace").decode()
+    if isinstance(data, list):
+        return [storable(item) for item in data]
+    if isinstance(data, dict):
+        return {storable(key): storable(value) for key, value in data.items()}
+    return data

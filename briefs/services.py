@@ -20,7 +20,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -28,6 +28,8 @@ from django.utils.text import get_valid_filename
 
 from briefs.exceptions import BriefError
 from briefs.models import Brief
+from jobs import credits
+from jobs.exceptions import InsufficientCredits
 from jobs.models import Job
 from jobs.services import enqueue
 
@@ -72,6 +74,9 @@ def brief_create(
         cleaned_assets = clean_assets(assets or [])
     except ValidationError as exc:
         errors["assets"] = " ".join(exc.messages)
+    for field, value in (("title", title), ("query", query), ("description", description)):
+        if value and not _storable(value):
+            errors.setdefault(field, "Contains characters that cannot be stored (NUL).")
     if errors:
         raise ValidationError(errors)
     brief = Brief(
@@ -127,7 +132,10 @@ def clean_assets(assets: Any) -> list[dict[str, Any]]:
 def asset_store_upload(*, owner: Any, file: Any, kind: str | None = None) -> dict[str, Any]:
     """Store an uploaded file through Django's storage API; returns the asset dict to put in
     ``assets`` of :func:`brief_create`."""
-    original = get_valid_filename(PurePosixPath(getattr(file, "name", "") or "upload").name)
+    try:
+        original = get_valid_filename(PurePosixPath(getattr(file, "name", "") or "upload").name)
+    except SuspiciousFileOperation:
+        original = "upload"
     kind = kind or _kind_from_name(original)
     if kind not in ASSET_KINDS:
         raise ValidationError(
@@ -192,6 +200,11 @@ def _start_chain(brief: Brief, steps: list[str], extra: dict[str, Any]) -> list[
             raise BriefError(
                 f"Brief #{brief.pk} is already processing; wait for its jobs or cancel them."
             )
+        # Say what the whole chain costs up front (each enqueue still charges atomically).
+        total = sum(credits.cost_of(step) for step in steps)
+        available = credits.balance(brief.owner)
+        if total > available:
+            raise InsufficientCredits(needed=total, balance=available, job_type=" → ".join(steps))
         previous = None
         for step in steps:
             previous = enqueue(
@@ -203,6 +216,16 @@ def _start_chain(brief: Brief, steps: list[str], extra: dict[str, Any]) -> list[
             )
             jobs.append(previous)
     return jobs
+
+
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _kind_from_name(name: str) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import tempfile
 import uuid
 from pathlib import Path
@@ -133,6 +134,7 @@ def storyboard(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 
 def asset_prep(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Fetch URL assets into storage, check every asset with ffprobe, review images."""
+    ctx.progress(2, "Checking the assets")
     brief = load_brief(payload)
     assets = [a for a in brief.assets or [] if isinstance(a, dict)]
     prepared = []
@@ -545,26 +547,17 @@ def transcribe(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         speech: list[dict[str, Any]] = []
         language = ""
         if info.has_audio:
-            ctx.progress(10, "Extracting the audio")
-            audio = Path(tmp) / "audio.mp3"
-            media.extract_audio(raw_local, audio, ctx=ctx)
-            ctx.progress(20, "Transcribing the speech")
-            spoken = ai.transcribe_audio(
-                ctx=ctx,
-                path=audio,
-                duration=info.duration,
-                offline=lambda: offline.transcript_audio(duration=info.duration),
-            )
-            speech = spoken.data["segments"]
-            language = spoken.data["language"]
-            models.append(spoken.model)
+            speech, language = _transcribe_speech(raw_local, info.duration, Path(tmp), ctx, models)
         ctx.progress(40, "Extracting the frames")
         frames_dir = Path(tmp) / "frames"
         frames_dir.mkdir()
         with media.local_file(slim) as slim_local:
-            frames = media.extract_frames(slim_local, frames_dir, ctx=ctx)
+            # 1 fps; a video longer than BRIEFS_MAX_FRAMES seconds is sampled more sparsely.
+            every = max(1, math.ceil(info.duration / max(1, conf.max_frames())))
+            frames = media.extract_frames(slim_local, frames_dir, ctx=ctx, every=every)
+            thumbs = media.thumbnails(frames_dir, ctx=ctx) if ai.provider() == ai.OFFLINE else {}
         frames = media.sample(frames, conf.max_frames())
-        events = _describe_frames(frames, prompt, ctx, models)
+        events = _describe_frames(frames, prompt, ctx, models, thumbs)
     segments = merge_segments(speech, events, duration=info.duration)
     model = "+".join(dict.fromkeys(models)) or ai.OFFLINE
     job = ctx.job
@@ -593,11 +586,42 @@ def transcribe(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     }
 
 
+def _transcribe_speech(
+    video: Path, duration: float, tmp: Path, ctx: JobContext, models: list[str]
+) -> tuple[list[dict[str, Any]], str]:
+    """Speech-to-text in pieces of BRIEFS_AUDIO_CHUNK_SECONDS (upload limits), with the
+    segments' times shifted back onto the whole video."""
+    chunk = max(1, conf.audio_chunk_seconds())
+    pieces = max(1, math.ceil(duration / chunk))
+    segments: list[dict[str, Any]] = []
+    language = ""
+    for index in range(pieces):
+        start = index * chunk
+        length = min(chunk, duration - start)
+        ctx.progress(10 + 30 * index // pieces, f"Transcribing the speech ({index + 1}/{pieces})")
+        audio = tmp / f"audio-{index + 1}.mp3"
+        media.extract_audio(video, audio, ctx=ctx, start=start, seconds=length)
+        spoken = ai.transcribe_audio(
+            ctx=ctx,
+            path=audio,
+            duration=length,
+            offline=functools.partial(offline.transcript_audio, duration=length),
+        )
+        for segment in spoken.data["segments"]:
+            segments.append(
+                segment | {"start": segment["start"] + start, "end": segment["end"] + start}
+            )
+        language = language or spoken.data["language"]
+        models.append(spoken.model)
+    return segments, language
+
+
 def _describe_frames(
     frames: list[tuple[float, Path]],
     prompt: prompts.Prompt,
     ctx: JobContext,
     models: list[str],
+    thumbs: dict[str, bytes],
 ) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     batches = list(ai.chunks(frames, conf.frames_per_request()))
@@ -620,7 +644,11 @@ def _describe_frames(
             schema=schemas.SCREEN_EVENTS_SCHEMA,
             schema_name="screen_events",
             model=conf.vision_model(),
-            offline=functools.partial(offline.screen_events, times=times),
+            offline=functools.partial(
+                offline.screen_events,
+                times=times,
+                thumbs=[thumbs.get(path.name, b"") for _, path in batch],
+            ),
         )
         models.append(result.model)
         events.extend(result.data["events"])
@@ -685,6 +713,11 @@ def sop_extract(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         transcript = brief.transcripts.first()
     if transcript is None:
         raise PermanentError(f"Brief #{brief.pk} has no transcript yet; run transcribe first.")
+    if not transcript.segments:
+        raise PermanentError(
+            f"The transcript of brief #{brief.pk} is empty (no speech, no frames): there is "
+            "nothing to make an SOP from."
+        )
     prompt = prompts.get("sop_parser")
     ctx.progress(20, "Asking the model for the SOP")
     content = f"Video title: {brief.title}\nWhat the SOP is for: {brief.query}\n\nTranscript:\n"

@@ -5,5 +5,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("test-worker/", include("jobs.urls")),
     path("", include("api.urls")),
 ]

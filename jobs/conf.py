@@ -53,3 +53,15 @@ def retention_days() -> int:
 def credits_starting_balance() -> int:
     """Credits a user's account starts with when their first paid job is enqueued."""
     return int(getattr(settings, "CREDITS_STARTING_BALANCE", 100))
+
+
+def dashboard_totals_ttl() -> float:
+    """Seconds the dashboard reuses its all-time totals of finished jobs (0: never). Counting
+    millions of finished rows is the one dashboard query whose cost grows with the table."""
+    return float(getattr(settings, "JOBS_DASHBOARD_TOTALS_TTL", 10.0))
+
+
+def prepare_statements() -> bool:
+    """Prepare the worker's claim and completion statements on PostgreSQL (turn off behind a
+    pooler in transaction mode that cannot keep prepared statements)."""
+    return bool(getattr(settings, "JOBS_PREPARED_STATEMENTS", True))

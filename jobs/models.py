@@ -14,10 +14,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from jobs import conf
+from jobs import conf, fastpath
 
 
 def storable_text(text: str) -> str:
@@ -29,8 +29,14 @@ def storable_text(text: str) -> str:
 class JobQuerySet(models.QuerySet["Job"]):
     def ready(self, *, queues: Iterable[str] | None = None, now: datetime | None = None):
         """Jobs a worker may start now: queued, due, and with no unfinished dependency."""
-        qs = self.filter(status=Job.Status.QUEUED, run_at__lte=now or timezone.now()).filter(
-            Q(depends_on__isnull=True) | Q(depends_on__status=Job.Status.SUCCEEDED)
+        # A correlated subquery rather than a join, so the claim walks the partial index in its
+        # order and stops at LIMIT (looking a dependency up by primary key only for the rows
+        # that have one) instead of joining and sorting every queued job.
+        dependency_status = Job.objects.filter(pk=OuterRef("depends_on_id")).values("status")[:1]
+        qs = (
+            self.filter(status=Job.Status.QUEUED, run_at__lte=now or timezone.now())
+            .alias(dependency_status=Subquery(dependency_status))
+            .filter(Q(depends_on__isnull=True) | Q(dependency_status=Job.Status.SUCCEEDED))
         )
         if queues:
             qs = qs.filter(queue__in=list(queues))
@@ -51,12 +57,17 @@ class JobQuerySet(models.QuerySet["Job"]):
 
         PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` so concurrent workers take disjoint
         sets without waiting on each other. SQLite: the settings open every transaction with
-        ``BEGIN IMMEDIATE``, which serialises claims across processes.
+        ``BEGIN IMMEDIATE``, which serialises claims across processes. On PostgreSQL the same
+        claim runs as one prepared statement (``jobs/fastpath.py``).
         """
         if limit <= 0:
             return []
         now = timezone.now()
         lease_until = now + timedelta(seconds=conf.lease_seconds())
+        if fastpath.available() and not self.query.has_filters():
+            return fastpath.claim(
+                worker_id=worker_id, limit=limit, queues=queues, now=now, lease_until=lease_until
+            )
         with transaction.atomic():
             jobs = list(
                 self.ready(queues=queues, now=now).select_for_update(
@@ -85,6 +96,49 @@ class JobQuerySet(models.QuerySet["Job"]):
                 for job in jobs
             )
         return jobs
+
+    def mark_succeeded_many(self, outcomes: Iterable[tuple[Job, Any]]) -> set[int]:
+        """``job.mark_succeeded(result)`` for each ``(job, result)``, in one statement on
+        PostgreSQL. Returns the ids of the jobs their attempt still held (and so marked)."""
+        outcomes = list(outcomes)
+        now = timezone.now()
+        if fastpath.available():
+            held = fastpath.succeed_many(outcomes, now=now)
+            for job, result in outcomes:
+                if job.pk in held:
+                    job._succeeded(result, now)
+            return held
+        return {job.pk for job, result in outcomes if job.mark_succeeded(result)}
+
+    def succeed_and_claim(
+        self,
+        outcomes: Iterable[tuple[Job, Any]],
+        *,
+        worker_id: str,
+        limit: int,
+        queues: Iterable[str] | None = None,
+    ) -> tuple[set[int], list[Job]]:
+        """:meth:`mark_succeeded_many` then :meth:`claim`, in one transaction: a worker's loop
+        ends the jobs that finished and takes new ones with one commit (one statement on
+        PostgreSQL). Returns the ids marked succeeded and the claimed jobs."""
+        outcomes = list(outcomes)
+        if fastpath.available() and not self.query.has_filters():
+            now = timezone.now()
+            held, jobs = fastpath.succeed_and_claim(
+                outcomes,
+                worker_id=worker_id,
+                limit=max(0, limit),
+                queues=queues,
+                now=now,
+                lease_until=now + timedelta(seconds=conf.lease_seconds()),
+            )
+            for job, result in outcomes:
+                if job.pk in held:
+                    job._succeeded(result, now)
+            return held, jobs
+        with transaction.atomic():
+            held = self.mark_succeeded_many(outcomes)
+            return held, self.claim(worker_id=worker_id, limit=limit, queues=queues)
 
     def renew_leases(self, *, worker_id: str, ids: Iterable[int]) -> set[int]:
         """Extend the lease of the jobs this worker still holds; returns the ids it holds."""
@@ -165,6 +219,15 @@ class Job(models.Model):
 
     class Meta:
         indexes = [
+            # The claim of a worker on all queues: WHERE status='queued'
+            # ORDER BY priority DESC, run_at, id — an index scan that stops at LIMIT.
+            models.Index(
+                F("priority").desc(),
+                "run_at",
+                "id",
+                name="job_ready_idx",
+                condition=Q(status="queued"),
+            ),
             # The claim: WHERE status='queued' AND queue IN (…) ORDER BY priority DESC, run_at, id
             models.Index(
                 "queue",
@@ -176,8 +239,33 @@ class Job(models.Model):
             ),
             models.Index("lease_expires_at", name="job_lease_idx", condition=Q(status="running")),
             models.Index("status", "type", name="job_status_type_idx"),
-            models.Index("finished_at", name="job_finished_idx"),
             models.Index("created_at", name="job_created_idx"),
+            # The dashboard: queue depth, the pending list, the oldest waiting job, failures.
+            models.Index(
+                "queue",
+                "type",
+                "status",
+                name="job_live_queue_type_idx",
+                condition=Q(status__in=["queued", "running"]),
+            ),
+            models.Index(
+                F("priority").desc(),
+                "run_at",
+                "id",
+                name="job_pending_idx",
+                condition=Q(status="queued"),
+            ),
+            models.Index("run_at", name="job_waiting_idx", condition=Q(status="queued")),
+            models.Index("finished_at", "status", name="job_finished_status_idx"),
+            models.Index(
+                F("finished_at").desc(), name="job_failed_idx", condition=Q(status="failed")
+            ),
+        ]
+        permissions = [
+            ("requeue_job", "Can requeue failed or cancelled jobs and rescue stuck ones"),
+            ("run_job_now", "Can make a scheduled job run at once"),
+            ("cancel_job", "Can cancel jobs"),
+            ("prioritize_job", "Can raise the priority of queued jobs"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -211,6 +299,12 @@ class Job(models.Model):
     def mark_succeeded(self, result: Any, *, on_success: Iterable[Callable[[], None]] = ()) -> bool:
         """Finish the attempt with a result. False when the job is no longer this worker's."""
         now = timezone.now()
+        on_success = list(on_success)
+        if not on_success and fastpath.available():
+            if not fastpath.succeed(self, result, now=now):
+                return False
+            self._succeeded(result, now)
+            return True
         with transaction.atomic():
             if not self._held().update(
                 status=Job.Status.SUCCEEDED,
@@ -233,12 +327,24 @@ class Job(models.Model):
                 callback()
         return True
 
+    def _succeeded(self, result: Any, now: datetime) -> None:
+        """What a fast-path success wrote, mirrored on this instance."""
+        self.status, self.result, self.finished_at, self.progress = (
+            Job.Status.SUCCEEDED,
+            result,
+            now,
+            100,
+        )
+        self.lease_expires_at, self.error, self.traceback = None, "", ""
+
     def mark_failed(self, error: str, traceback: str = "", *, retry: bool = True) -> bool:
         """Finish the attempt with an error: retry with backoff, or fail for good."""
         error, traceback = storable_text(error), storable_text(traceback)
         with transaction.atomic():
-            if not self._held().select_for_update().exists():
+            held = self._held().select_for_update().values_list("cancel_requested", flat=True)
+            if not held:
                 return False
+            self.cancel_requested = held[0]
             self._end_attempt(outcome=JobAttempt.Outcome.FAILED, error=error)
             self._retry_or_fail(error=error, traceback=traceback, retry=retry)
         return True
@@ -257,15 +363,23 @@ class Job(models.Model):
         return True
 
     def release(self) -> bool:
-        """Give a running job back to the queue without counting the attempt (shutdown)."""
+        """Give a running job back to the queue without counting the attempt (shutdown).
+
+        A job that staff asked to cancel is cancelled instead. False when not released."""
         with transaction.atomic():
-            if not self._held().update(
-                status=Job.Status.QUEUED,
-                attempts=F("attempts") - 1,
-                worker_id="",
-                lease_expires_at=None,
-                started_at=None,
-            ):
+            released = (
+                self._held()
+                .filter(cancel_requested=False)
+                .update(
+                    status=Job.Status.QUEUED,
+                    attempts=F("attempts") - 1,
+                    worker_id="",
+                    lease_expires_at=None,
+                    started_at=None,
+                )
+            )
+            if not released:
+                self.mark_cancelled("Cancelled while running (stopped at worker shutdown)")
                 return False
             self._end_attempt(outcome=JobAttempt.Outcome.RELEASED, error="Worker shut down")
             self.status, self.attempts, self.worker_id = Job.Status.QUEUED, self.attempts - 1, ""
@@ -291,7 +405,8 @@ class Job(models.Model):
         )
 
     def _retry_or_fail(self, *, error: str, traceback: str, retry: bool = True) -> None:
-        """After a failed attempt (row already locked or fenced): schedule a retry or give up."""
+        """After a failed attempt (row already locked or fenced): schedule a retry or give up.
+        A job that staff asked to cancel while it ran is cancelled, never retried."""
         now = timezone.now()
         fields: dict[str, Any] = {
             "error": error,
@@ -299,14 +414,20 @@ class Job(models.Model):
             "worker_id": "",
             "lease_expires_at": None,
         }
-        if retry and self.attempts < self.max_attempts:
+        if self.cancel_requested:
+            fields |= {
+                "status": Job.Status.CANCELLED,
+                "finished_at": now,
+                "error": f"Cancelled while running; the attempt ended with: {error}",
+            }
+        elif retry and self.attempts < self.max_attempts:
             fields |= {"status": Job.Status.QUEUED, "run_at": now + self.backoff(self.attempts)}
         else:
             fields |= {"status": Job.Status.FAILED, "finished_at": now}
         Job.objects.filter(pk=self.pk).update(**fields)
         for name, value in fields.items():
             setattr(self, name, value)
-        if self.status == Job.Status.FAILED:
+        if self.status != Job.Status.QUEUED:
             self._refund_credits()
             self._cancel_dependents()
 
@@ -380,6 +501,15 @@ class Job(models.Model):
             reason = f"Dependency #{self.pk} ({self.type}) did not succeed"
             for job in self.dependents.filter(status=Job.Status.CANCELLED, error=reason):
                 job.requeue(now=now)
+        return True
+
+    def raise_priority(self, *, by: int = 10) -> bool:
+        """A queued job moves ahead of the jobs ``by`` priority levels above it."""
+        if not Job.objects.filter(pk=self.pk, status=Job.Status.QUEUED).update(
+            priority=F("priority") + by
+        ):
+            return False
+        self.refresh_from_db(fields=["priority"])
         return True
 
     def run_now(self) -> bool:

@@ -33,7 +33,7 @@ from django.db import (
 )
 from django.utils import timezone
 
-from jobs import conf, registry
+from jobs import conf, fastpath, registry
 from jobs.context import JobContext
 from jobs.exceptions import (
     InvalidPayload,
@@ -65,6 +65,9 @@ class _Running:
     ctx: JobContext
     thread: _JobThread
     started: float = field(default_factory=time.monotonic)
+    # The handler returned; the main loop records the success with others in one statement.
+    completing: bool = False
+    result: Any = None
 
 
 class _JobThread(threading.Thread):
@@ -123,6 +126,7 @@ class Worker:
         self.started_at = time.monotonic()
         self.claimed = self.succeeded = self.failed = 0
         self._active: dict[int, _Running] = {}
+        self._succeeded: list[_Running] = []  # handlers returned, success not yet recorded
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -133,6 +137,7 @@ class Worker:
         )
         self._threads: list[_JobThread] = []
         self._last_cancel_poll = 0.0
+        self._claim_retry = 0.0  # seconds until the next claim after a failed one
         self._health = (
             HealthServer(self, health_host, health_port) if health_port is not None else None
         )
@@ -142,8 +147,10 @@ class Worker:
 
     def run(self) -> int:
         """Work until stopped, or with ``burst`` until nothing is ready. Returns the exit code."""
-        self._register()
         previous = self._install_signals()
+        if not self._register_when_reachable():
+            self._restore_signals(previous)
+            return 0
         self._heartbeat_thread.start()
         if self._listener:
             self._listener.start()
@@ -187,7 +194,7 @@ class Worker:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()
-            close_old_connections()
+            _tidy_connections()
             try:
                 self._enforce_timeouts()
                 self._poll_cancellations()
@@ -200,16 +207,35 @@ class Worker:
             self._wake.wait(self._next_wait())
 
     def _fill_slots(self) -> int:
-        free = self.concurrency - len(self._active)
+        """Record the successes job threads handed over and claim jobs for the free slots, in
+        one transaction (one statement on PostgreSQL): a pass of the loop costs one commit
+        however many jobs it ends and starts. On an error both are tried again next pass."""
+        with self._lock:
+            runs, self._succeeded = self._succeeded, []
+        free = self.concurrency - len(self._active) + len(runs)
         if self.max_jobs is not None:
             free = min(free, self.max_jobs - self.claimed)
-        if free <= 0:
+        if free <= 0 and not runs:
             return 0
         try:
-            jobs = Job.objects.claim(worker_id=self.id, limit=free, queues=self.queues)
+            held, jobs = Job.objects.succeed_and_claim(
+                [(run.job, run.result) for run in runs],
+                worker_id=self.id,
+                limit=free,
+                queues=self.queues,
+            )
         except Exception:
-            logger.exception("worker=%s claim failed; retrying after the poll interval", self.id)
+            # Retry soon, backing off, however long the poll interval: a wake-up (a NOTIFY)
+            # that found a dead connection must not leave the jobs waiting a whole interval.
+            self._claim_retry = min(max(self._claim_retry * 2, 0.1), 5.0)
+            self._database_lost(f"claiming jobs (retrying in {self._claim_retry:g}s)")
+            with self._lock:
+                self._succeeded[:0] = runs
             return 0
+        self._claim_retry = 0.0
+        for run in runs:
+            if self._active.get(run.job.pk) is run:
+                self._finish(run.job, run, "succeeded" if run.job.pk in held else "discarded")
         for job in jobs:
             self._start(job)
         return len(jobs)
@@ -219,10 +245,10 @@ class Worker:
             return True
         # Burst: done only when a claim made with nothing running found nothing. A job that
         # finished after this pass's claim may have made its dependents ready.
-        return self.burst and idle and claimed == 0 and not self._active
+        return self.burst and idle and claimed == 0 and not self._active and not self._claim_retry
 
     def _next_wait(self) -> float:
-        wait = self.poll_interval
+        wait = min(self.poll_interval, self._claim_retry or self.poll_interval)
         now = time.monotonic()
         with self._lock:
             for run in self._active.values():
@@ -263,12 +289,20 @@ class Worker:
         if run is None:
             return
         ctx = run.ctx
-        close_old_connections()
+        _tidy_connections()
         error = ""
         try:
             handler = registry.get(job.type).handler
             result = handler(job.payload, ctx)
             _ensure_json(result)
+            if not ctx._on_success and fastpath.available():
+                # Hand the success to the main loop, which records the successes of all the
+                # jobs that finished meanwhile in one statement (then frees this thread).
+                with self._lock:
+                    run.result, run.completing = result, True
+                    self._succeeded.append(run)
+                self._wake.set()
+                return
             outcome = self._record(
                 job, "succeeded", lambda: job.mark_succeeded(result, on_success=ctx._on_success)
             )
@@ -287,7 +321,7 @@ class Worker:
                 job, "failed", lambda: job.mark_failed(error, trace, retry=retry)
             )
         finally:
-            close_old_connections()
+            _tidy_connections()
         self._finish(job, run, outcome, error)
 
     def _record(self, job: Job, outcome: str, write: Callable[[], bool]) -> str:
@@ -354,10 +388,31 @@ class Worker:
 
     # --- supervision (main thread) ------------------------------------------------------
 
+    def _record_successes(self) -> None:
+        """At shutdown: record the successes handed over, claiming nothing more."""
+        with self._lock:
+            runs, self._succeeded = self._succeeded, []
+        if not runs:
+            return
+        try:
+            held = Job.objects.mark_succeeded_many((run.job, run.result) for run in runs)
+        except Exception:
+            logger.exception("worker=%s could not record %s successes", self.id, len(runs))
+            with self._lock:
+                self._succeeded[:0] = runs
+            return
+        for run in runs:
+            if self._active.get(run.job.pk) is run:
+                self._finish(run.job, run, "succeeded" if run.job.pk in held else "discarded")
+
     def _enforce_timeouts(self) -> None:
         now = time.monotonic()
         with self._lock:
-            late = [run for run in self._active.values() if now >= run.ctx.deadline]
+            late = [
+                run
+                for run in self._active.values()
+                if now >= run.ctx.deadline and not run.completing
+            ]
         for run in late:
             run.ctx.stop(JobContext.TIMED_OUT)
             run.thread.retired = True
@@ -402,7 +457,7 @@ class Worker:
             snapshot = dict(self._active)
         held = Job.objects.renew_leases(worker_id=self.id, ids=snapshot)
         for job_id, run in snapshot.items():
-            if job_id not in held and self._active.get(job_id) is run:
+            if job_id not in held and self._active.get(job_id) is run and not run.completing:
                 run.ctx.stop(JobContext.LOST)
                 run.thread.retired = True
                 self._finish(run.job, run, "lost", "lease lost")
@@ -420,6 +475,26 @@ class Worker:
         WorkerRow.objects.stale().exclude(pk=self.id).delete()
 
     # --- the Worker row -----------------------------------------------------------------
+
+    def _register_when_reachable(self) -> bool:
+        """Write the worker's row, waiting for the database if it is down (a worker restarted
+        while PostgreSQL restarts). False when stopped before the database came back."""
+        delay = 0.5
+        while not self._stopping.is_set():
+            try:
+                self._register()
+                return True
+            except OperationalError as exc:
+                logger.warning(
+                    "worker=%s cannot reach the database (%s); trying again in %.1fs",
+                    self.id,
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                    delay,
+                )
+                connection.close()
+                self._wake.wait(delay)
+                delay = min(delay * 2, 10.0)
+        return False
 
     def _register(self) -> None:
         WorkerRow.objects.update_or_create(
@@ -464,13 +539,15 @@ class Worker:
         deadline = time.monotonic() + self.grace_period
         while self._active and not self._force and time.monotonic() < deadline:
             self._wake.clear()
+            self._record_successes()
             try:
                 self._enforce_timeouts()
             except DatabaseError:
                 self._database_lost("waiting for running jobs to finish")
             self._wake.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+        self._record_successes()
         with self._lock:
-            leftover = list(self._active.values())
+            leftover = [run for run in self._active.values() if not run.completing]
         for run in leftover:
             run.ctx.stop(JobContext.SHUTDOWN)
             run.thread.retired = True
@@ -539,6 +616,20 @@ class Worker:
         else:
             logger.info("worker=%s %s: finishing running jobs, claiming no more", self.id, name)
         self.stop()
+
+
+_tidied = threading.local()
+TIDY_INTERVAL = 1.0
+
+
+def _tidy_connections() -> None:
+    """``close_old_connections()`` for this thread, at once after a database error and otherwise
+    at most once a second: each call makes the next query check the connection with a round
+    trip of its own, which would otherwise be one more statement for every job."""
+    now = time.monotonic()
+    if connection.errors_occurred or now - getattr(_tidied, "at", -TIDY_INTERVAL) >= TIDY_INTERVAL:
+        close_old_connections()
+        _tidied.at = now
 
 
 def _ensure_json(result: Any) -> None:

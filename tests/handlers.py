@@ -39,3 +39,13 @@ def hang(payload: dict[str, Any], ctx: JobContext) -> str:
 @register("test_not_json")
 def not_json(payload: dict[str, Any], ctx: JobContext) -> object:
     return object()
+
+
+@register("test_steps")
+def steps(payload: dict[str, Any], ctx: JobContext) -> dict[str, int]:
+    """Reports progress through payload["steps"] steps of payload["seconds"] each."""
+    count = int(payload.get("steps", 4))
+    for step in range(count):
+        ctx.progress(step * 100 // count, f"Step {step + 1} of {count}")
+        ctx.sleep(float(payload.get("seconds", 0.5)))
+    return {"steps": count}

@@ -27,12 +27,12 @@ def offline_by_default(settings):
 
 @pytest.fixture
 def user(db):
-    return get_user_model().objects.create_user("ada", password="pw-for-tests-only")
+    return get_user_model().objects.create_user("ada")  # no password: hashing one takes seconds
 
 
 @pytest.fixture
 def other_user(db):
-    return get_user_model().objects.create_user("grace", password="pw-for-tests-only")
+    return get_user_model().objects.create_user("grace")
 
 
 def make_video(path: Path, *, seconds: int = 3, audio: bool = True, size: str = "640x360") -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.management import call_command
 
@@ -177,3 +179,67 @@ def test_review_steps_offline_are_deterministic_and_labelled(user):
     second.refresh_from_db()
     assert first.result == second.result
     assert first.result["provider"] == "offline" and first.result["sentiment"] == "mixed"
+
+
+def test_keys_in_error_messages_are_redacted(fake_openai):
+    key = fake_openai.env()["OPENAI_API_KEY"]
+    fake_openai.fail_next(1, status=401, message=f"Incorrect API key provided: {key} or sk-ab***yz")
+    with pytest.raises(PermanentError) as info:
+        sentiment()
+    assert key not in str(info.value) and "sk-ab" not in str(info.value)
+    assert "Incorrect API key provided" in str(info.value)
+
+
+def test_dropped_connections_are_retried_then_retryable_for_the_queue(fake_openai, settings):
+    settings.OPENAI_MAX_RETRIES = 1
+    fake_openai.drop_next(1)
+    assert sentiment().data  # the SDK retried the dropped request
+    assert fake_openai.count("/v1/responses") == 2
+    fake_openai.drop_next(2)
+    with pytest.raises(ai.AIUnavailable, match="Could not reach the AI server"):
+        sentiment()
+
+
+def _response(**fields):
+    return {
+        "id": "resp_1",
+        "object": "response",
+        "created_at": 0,
+        "model": "gpt-5.4-mini",
+        "status": "completed",
+        "output": [],
+        "usage": {"input_tokens": 5, "output_tokens": 1, "total_tokens": 6},
+    } | fields
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            _response(
+                output=[
+                    {
+                        "type": "message",
+                        "id": "m",
+                        "role": "assistant",
+                        "status": "completed",
+                        "content": [{"type": "refusal", "refusal": "I can't help with that."}],
+                    }
+                ]
+            ),
+            "The model refused sentiment: I can't help with that.",
+        ),
+        (
+            _response(status="incomplete", incomplete_details={"reason": "content_filter"}),
+            "The content filter stopped the answer for sentiment.",
+        ),
+        (
+            _response(status="incomplete", incomplete_details={"reason": "max_output_tokens"}),
+            "was cut off (max_output_tokens)",
+        ),
+    ],
+)
+def test_refusals_and_cut_off_answers_are_permanent(fake_openai, body, expected):
+    fake_openai.raw_next(body)
+    with pytest.raises(PermanentError, match=re.escape(expected)):
+        sentiment()

@@ -32,7 +32,10 @@ def test_unknown_media_type_fails_the_job_readably_and_can_be_requeued(user):
     assert "unknown media type 'hologram'" in job.error
     brief = Brief.objects.get(pk=brief.pk)
     assert brief.status == Brief.Status.FAILED
-    assert "hologram" in brief.failure_reason and f"job #{job.pk}" in brief.failure_reason
+    assert brief.failure_reason == (
+        f"analysis (job #{job.pk}): Brief #{brief.pk} has the unknown media type 'hologram'; "
+        "use one of video, image, audio, text and requeue."
+    )
     assert (brief.title, brief.query) == ("Odd", "Make it")  # nothing else changed
 
     Brief.objects.filter(pk=brief.pk).update(media_type="text")  # staff fix the cause
@@ -134,3 +137,37 @@ def test_sop_answer_that_does_not_fit_the_schema(fake_openai, user, uploaded_vid
     assert Brief.objects.get(pk=brief.pk).status == Brief.Status.COMPLETED
     assert Transcript.objects.filter(brief=brief).count() == 1
     assert SOP.objects.get(brief=brief).transcript == Transcript.objects.get(brief=brief)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_model_text_the_database_cannot_store_is_cleaned(fake_openai, user, uploaded_video):
+    brief = brief_create(
+        owner=user, title="V", query="q", media_type="video", assets=[uploaded_video]
+    )
+    brief_start_sop(brief=brief)
+    sop = {
+        "title": "Reset\u0000 a password",
+        "purpose": "p",
+        "prerequisites": [],
+        "steps": [
+            {"number": 1, "title": "t", "actions": ["a\u0000"], "tools": [], "start": 0, "end": 1}
+        ],
+    }
+    fake_openai.answer_next(sop, schema="sop")
+    run_worker()
+    assert Brief.objects.get(pk=brief.pk).status == Brief.Status.COMPLETED
+    saved = SOP.objects.get(brief=brief)
+    assert saved.title == "Reset a password" and saved.steps[0]["actions"] == ["a"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_empty_transcript_makes_no_sop(user):
+    from jobs.services import enqueue
+
+    brief = brief_create(owner=user, title="V", query="q", media_type="video")
+    Transcript.objects.create(brief=brief, segments=[], model="m", prompt_version="v")
+    job = enqueue("sop_extract", {"brief_id": brief.pk}, owner=user, brief=brief)
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and "transcript of brief" in job.error
+    assert "is empty" in job.error and not SOP.objects.exists()

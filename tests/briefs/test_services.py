@@ -42,6 +42,8 @@ def test_creating_a_brief_creates_no_jobs(user):
         ({"assets": [{"url": "https://x/a.bin"}]}, "assets", "unknown kind"),
         ({"assets": [{"kind": "video", "file": "nope.mp4"}]}, "assets", "no uploaded file"),
         ({"assets": [{"kind": "video"}]}, "assets", "exactly one of"),
+        ({"query": "make\x00it"}, "query", "cannot be stored"),
+        ({"title": "bad \ud800 surrogate"}, "title", "cannot be stored"),
     ],
 )
 def test_bad_briefs_are_refused_with_a_clear_error(user, fields, field, message):
@@ -56,6 +58,8 @@ def test_bad_briefs_are_refused_with_a_clear_error(user, fields, field, message)
 def test_assets_are_normalised(user):
     stored = asset_store_upload(owner=user, file=ContentFile(b"hello", name="../../notes.txt"))
     assert stored["kind"] == "text" and ".." not in stored["file"]
+    odd = asset_store_upload(owner=user, file=ContentFile(b"x", name=".."), kind="text")
+    assert odd["name"] == "upload"
     brief = make(user, assets=[stored, "https://example.com/clip.mp4"])
     assert brief.assets[1] == {
         "kind": "video",
@@ -115,10 +119,16 @@ def test_starting_needs_credits_for_every_step_or_creates_nothing(user, settings
     settings.CREDITS_STARTING_BALANCE = 7  # video pipeline: 1 + 0 + 5 + 1 = 7
     brief_start(brief=make(user), use_pipeline=True)
     assert CreditAccount.objects.get(user=user).balance == 0
+    CreditAccount.objects.filter(user=user).update(balance=6)
     brief = make(user)
-    with pytest.raises(InsufficientCredits):
+    with pytest.raises(InsufficientCredits) as info:
         brief_start(brief=brief, use_pipeline=True)
+    assert str(info.value) == (
+        "Not enough credits for 'analysis → asset_prep → video_generation → render': "
+        "it costs 7, the balance is 6."
+    )
     assert not brief.jobs.exists()
+    assert CreditAccount.objects.get(user=user).balance == 6
 
 
 @pytest.mark.django_db
@@ -180,3 +190,26 @@ def test_status_annotation_matches_the_property_in_one_query(user):
     assert list(
         Brief.objects.with_status().filter(derived_status="failed").values_list("pk", flat=True)
     ) == [failed.pk]
+
+
+@pytest.mark.django_db
+def test_starting_a_failed_brief_again_and_succeeding_completes_it(user):
+    brief = make(user, "text")
+    first = brief_start(brief=brief, use_pipeline=True)
+    Job.objects.filter(pk=first[0].pk).update(status="succeeded")
+    Job.objects.filter(pk=first[1].pk).update(status="failed", error="boom")
+    Job.objects.filter(pk=first[2].pk).update(status="cancelled")
+    assert Brief.objects.get(pk=brief.pk).status == "failed"
+    assert "text_analysis" in brief.failure_reason
+
+    again = brief_start(brief=brief, use_pipeline=True)  # a failed brief may start again
+    Job.objects.filter(pk__in=[job.pk for job in again]).update(status="succeeded")
+    assert Brief.objects.get(pk=brief.pk).status == "completed"
+    assert Brief.objects.with_status().get(pk=brief.pk).status == "completed"
+    assert brief.failure_reason == ""
+
+    (job,) = brief_start(brief=brief)  # another analysis: live again
+    assert Brief.objects.with_status().get(pk=brief.pk).status == "processing"
+    Job.objects.filter(pk=job.pk).update(status="cancelled")
+    assert Brief.objects.with_status().get(pk=brief.pk).status == "failed"
+    assert Brief.objects.get(pk=brief.pk).status == "failed"

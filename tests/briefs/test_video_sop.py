@@ -81,6 +81,7 @@ def test_video_becomes_transcript_and_sop(fake_openai, video_brief, user):
     ]
     assert len(images) == 3  # a 3-second video at 1 fps
     assert images[0]["image_url"].startswith("data:image/jpeg;base64,")
+    assert images[0]["detail"] == "auto"
 
     transcript = Transcript.objects.get(brief=brief)
     assert transcript.job_id == jobs[1].pk
@@ -168,3 +169,39 @@ def test_video_to_sop_in_a_worker_process(fake_openai, video_brief, start_worker
     assert SOP.objects.get(brief=brief).job_id == jobs[2].pk
     assert fake_openai.count("/v1/audio/transcriptions") == 1
     assert fake_openai.env()["OPENAI_API_KEY"] not in worker.output()  # no secret in the logs
+
+
+@pytest.mark.django_db(transaction=True)
+def test_long_videos_send_at_most_max_frames(fake_openai, video_brief, settings):
+    settings.BRIEFS_MAX_FRAMES = 2
+    settings.BRIEFS_FRAMES_PER_REQUEST = 1
+    brief_start_sop(brief=video_brief)
+    run_worker()
+    assert Brief.objects.get(pk=video_brief.pk).status == Brief.Status.COMPLETED
+    vision = [
+        r
+        for r in fake_openai.requests
+        if r.path == "/v1/responses" and r.json["text"]["format"]["name"] == "screen_events"
+    ]
+    assert len(vision) == 2  # 3 s of video, 2 frames (one every 2 s), one per request
+    labels = [vision[i].json["input"][0]["content"][1]["text"] for i in range(2)]
+    assert labels == ["t=0", "t=2"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_long_audio_is_transcribed_in_pieces_on_one_timeline(fake_openai, video_brief, settings):
+    settings.BRIEFS_AUDIO_CHUNK_SECONDS = 2  # the 3-second video: pieces of 2 s and 1 s
+    brief_start_sop(brief=video_brief)
+    run_worker()
+    assert Brief.objects.get(pk=video_brief.pk).status == Brief.Status.COMPLETED
+    assert fake_openai.count("/v1/audio/transcriptions") == 2
+    speech = [
+        (s["start"], s["text"])
+        for s in Transcript.objects.get(brief=video_brief).segments
+        if s["kind"] == "speech"
+    ]
+    duration = video_brief.jobs.get(type="transcribe").result["duration"]
+    first, second = [(s["start"], s["text"]) for s in SPEECH]
+    # the second piece's times are shifted by 2 s, and clamped to the end of the video
+    shifted = [(min(t + 2, duration), text) for t, text in (first, second)]
+    assert speech == [first, second, *shifted]

@@ -10,12 +10,15 @@ row anyway).
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from typing import Any
 
 from django.db import DatabaseError, connection
 
 from jobs.context import JobContext
+from jobs.exceptions import PermanentError
 from jobs.registry import register
 
 EFFECTS = "fault_effects"
@@ -89,3 +92,20 @@ def unstorable(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     if payload.get("raise"):
         raise RuntimeError(UNSTORABLE)
     return {"text": UNSTORABLE}
+
+
+@register("fault_poison")
+def poison(payload: dict[str, Any], ctx: JobContext) -> None:
+    """Kill the worker process that runs it (SIGKILL), as a segfault or the OOM killer would.
+
+    payload["spare_pid"] names a process it must never kill (the test run itself)."""
+    if os.getpid() == payload["spare_pid"]:
+        raise PermanentError("fault_poison runs only in worker processes started by a test")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@register("fault_cancelled_then_fails")
+def cancelled_then_fails(payload: dict[str, Any], ctx: JobContext) -> None:
+    """Staff cancel it while it runs, and it fails before it looks at its context."""
+    ctx.job.cancel()
+    raise RuntimeError("failed before seeing the cancel")

@@ -14,6 +14,8 @@ from jobs.services import enqueue
 from tests.conftest import wait_for
 from tests.faults.conftest import wait_registered
 
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
 
 def finished(job: Job) -> bool:
     job.refresh_from_db()

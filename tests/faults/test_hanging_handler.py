@@ -7,12 +7,16 @@ from __future__ import annotations
 import re
 import signal
 
+import pytest
+
 from jobs.models import Job, JobAttempt
 from jobs.services import enqueue, enqueue_many
 from tests.conftest import wait_for
 from tests.faults import outcome
 from tests.faults.conftest import wait_registered
 from tests.processes import get_health, health_url
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def status(job: Job) -> str:

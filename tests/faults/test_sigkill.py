@@ -7,6 +7,7 @@ import os
 import random
 import signal
 
+import pytest
 from django.utils import timezone
 
 from jobs.models import Job, JobAttempt
@@ -14,6 +15,8 @@ from jobs.services import enqueue_many
 from tests.conftest import wait_for
 from tests.faults import outcome
 from tests.faults.conftest import LEASE_SECONDS, wait_registered
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 JOBS = 2000
 
@@ -71,7 +74,7 @@ def test_sigkill_two_of_four_workers_under_load(fleet):
         ids,
         recovery_seconds=recovery,
         notes=(
-            f"seed {seed}; the dead workers held {held_total} jobs; lease {LEASE_SECONDS}s; "
+            f"seed {seed}; the dead workers held {held_total} job(s); lease {LEASE_SECONDS}s; "
             "recovery: kill to the last of their jobs taken back"
         ),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 
+import pytest
 from django.db import connection
 from django.utils import timezone
 
@@ -19,6 +20,8 @@ from tests.faults import outcome
 from tests.faults.conftest import LEASE_SECONDS, wait_registered
 from tests.faults.handlers import EFFECTS
 from tests.processes import get_health, health_url
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 LONG_JOBS = 4
 
@@ -31,7 +34,7 @@ def test_frozen_worker_comes_back_and_its_late_results_are_discarded(fleet):
     frozen = fleet("frozen", "--concurrency", str(LONG_JOBS), "--health-port", "0")
     url = health_url(frozen)
     wait_registered("frozen")
-    long_jobs = [job.pk for job in enqueue_many("fault_effect", [{"ms": 2000}] * LONG_JOBS)]
+    long_jobs = [job.pk for job in enqueue_many("fault_effect", [{"ms": 3000}] * LONG_JOBS)]
     wait_for(lambda: count(status=Job.Status.RUNNING, worker_id="frozen") == LONG_JOBS)
 
     frozen.signal(signal.SIGSTOP)

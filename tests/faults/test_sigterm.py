@@ -8,6 +8,7 @@ import signal
 import time
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from jobs.models import Job, JobAttempt
@@ -16,7 +17,9 @@ from tests.conftest import wait_for
 from tests.faults import outcome
 from tests.faults.conftest import wait_registered
 
-JOBS = 200
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+JOBS = 120
 GRACE_SECONDS = 30
 
 
@@ -77,7 +80,7 @@ def test_sigterm_under_load_finishes_running_jobs_and_leaves_the_rest_queued(fle
 def test_jobs_longer_than_the_grace_period_go_back_to_the_queue(fleet):
     worker = fleet("short-grace", "--concurrency", "2", "--grace-period", "0.5")
     wait_registered("short-grace")
-    ids = [job.pk for job in enqueue_many("fault_effect", [{"ms": 4000}] * 2)]
+    ids = [job.pk for job in enqueue_many("fault_effect", [{"ms": 2500}] * 2)]
     wait_for(lambda: count(status=Job.Status.RUNNING) == 2)
 
     worker.signal(signal.SIGTERM)

@@ -31,7 +31,7 @@ def free(payload, ctx):
 @pytest.fixture
 def user(db, settings):
     settings.CREDITS_STARTING_BALANCE = 5
-    return get_user_model().objects.create_user("payer", password="pw-for-tests-only")
+    return get_user_model().objects.create_user("payer")
 
 
 def ledger_sum(user) -> int:

@@ -5,6 +5,8 @@ subprocess against the test database."""
 from __future__ import annotations
 
 import signal
+import socket
+import urllib.parse
 
 import pytest
 
@@ -145,6 +147,15 @@ def test_health_endpoint_reports_the_worker(start_worker):
     assert later["active_jobs"] == 0
     assert later["uptime"] > body["uptime"]
     assert get_health(url.replace("/health", "/nope"))[0] == 404
+    # Garbage and an oversized request line get an HTTP error; the server keeps serving.
+    host, port = urllib.parse.urlsplit(url).netloc.split(":")
+    too_long = b"GET /" + b"a" * (65537 - 5)  # exactly what the server reads before refusing
+    for request, status in ((b"\xff\x00\x01 nonsense\r\n", b"400"), (too_long, b"414")):
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            raw.sendall(request)
+            answer = b"".join(iter(lambda raw=raw: raw.recv(4096), b""))
+            assert b"Error code: " + status in answer
+    assert get_health(url)[0] == 200
 
     worker.signal(signal.SIGTERM)
     assert worker.wait(30) == 0

@@ -31,6 +31,9 @@ rule to requests whose path starts with it):
         answer ``status`` with an OpenAI-style error body (and a Retry-After header if given).
     slow_next(n, seconds, path=None)     wait ``seconds`` before answering normally.
     malformed_next(n, path=None)         answer 200 with a body that is not JSON.
+    drop_next(n, path=None)              close the connection without answering.
+    raw_next(body, n=1, status=200, path=None)
+        answer exactly ``body`` (a dict, sent as JSON): for refusals, incomplete responses…
     answer_next(data, n=1, path="/v1/responses", schema=None)
         the model's output text is ``data`` (a dict/list is sent as JSON, a str as it is):
         use it for answers that do not fit the schema. ``schema`` limits it to requests whose
@@ -67,7 +70,7 @@ import pytest
 API_KEY = "sk-fake-test-key-not-a-secret"
 
 #: What the fake speech-to-text "hears", whatever the audio.
-SPEECH = [
+SPEECH: list[dict[str, Any]] = [
     {"start": 0.0, "end": 1.2, "text": "Open the settings page."},
     {"start": 1.2, "end": 2.6, "text": "Click Save to keep the changes."},
 ]
@@ -86,7 +89,7 @@ class Recorded:
 
 @dataclass
 class _Rule:
-    kind: str  # fail | slow | malformed | answer
+    kind: str  # fail | slow | malformed | drop | raw | answer
     remaining: int
     path: str | None
     options: dict[str, Any]
@@ -129,8 +132,8 @@ class FakeOpenAI:
     @property
     def base_url(self) -> str:
         assert self._server is not None, "start() the server first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}/v1"
 
     def env(self) -> dict[str, str]:
         """Environment for a worker subprocess that should use this server."""
@@ -157,6 +160,14 @@ class FakeOpenAI:
 
     def malformed_next(self, n: int = 1, *, path: str | None = None) -> None:
         self._add("malformed", n, path)
+
+    def drop_next(self, n: int = 1, *, path: str | None = None) -> None:
+        self._add("drop", n, path)
+
+    def raw_next(
+        self, body: dict[str, Any], *, n: int = 1, status: int = 200, path: str | None = None
+    ) -> None:
+        self._add("raw", n, path, body=body, status=status)
 
     def answer_next(
         self, data: Any, *, n: int = 1, path: str = "/v1/responses", schema: str | None = None
@@ -261,7 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
 
         if self.headers.get("Authorization") != f"Bearer {API_KEY}":
             return self._error(401, "Incorrect API key provided.", code="invalid_api_key")
-        rule = fake._take(path, ("fail", "slow", "malformed"))
+        rule = fake._take(path, ("fail", "slow", "malformed", "drop", "raw"))
         if rule is not None and rule.kind == "slow":
             time.sleep(rule.options["seconds"])
         elif rule is not None and rule.kind == "fail":
@@ -271,6 +282,11 @@ class _Handler(BaseHTTPRequestHandler):
                 headers["Retry-After"] = f"{opts['retry_after']:g}"
             message = opts["message"] or f"Fake failure {opts['status']}"
             return self._error(opts["status"], message, code=opts["code"], headers=headers)
+        elif rule is not None and rule.kind == "raw":
+            return self._json(rule.options["status"], rule.options["body"])
+        elif rule is not None and rule.kind == "drop":
+            self.close_connection = True
+            return None
         elif rule is not None and rule.kind == "malformed":
             return self._send(200, b'{"id": "resp_broken", "output": [', "application/json")
 
@@ -427,7 +443,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _video_create(self, record: Recorded) -> None:
         fake = self.server_fake
-        video = {
+        video: dict[str, Any] = {
             "id": fake._next_id("video"),
             "object": "video",
             "created_at": int(time.time()),
@@ -508,9 +524,10 @@ def _multipart(
     form: dict[str, str] = {}
     files: dict[str, tuple[str, bytes]] = {}
     for part in message.iter_parts():  # type: ignore[attr-defined]
-        name = part.get_param("name", header="content-disposition")
+        name = str(part.get_param("name", header="content-disposition"))
         filename = part.get_filename()
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        payload = payload if isinstance(payload, bytes) else b""
         if filename is not None:
             files[name] = (filename, payload)
         else:

@@ -5,7 +5,9 @@ import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Field
 
 
 class Command(BaseCommand):
@@ -16,6 +18,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, username: str, **options: Any) -> None:
         User = get_user_model()
+        field = User._meta.get_field(User.USERNAME_FIELD)
+        assert isinstance(field, Field)
+        try:
+            field.clean(username, None)
+        except ValidationError as exc:
+            raise CommandError(f"Invalid username {username!r}: {' '.join(exc.messages)}") from None
         if User.objects.filter(is_superuser=True).exists():
             self.stdout.write("An admin account exists already; log in with it.")
             return

@@ -7,8 +7,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from jobs.exceptions import JobError
-from jobs.management.commands.runworker import positive_int
+from jobs.management.commands.runworker import positive_int_up_to
 from jobs.services import enqueue, enqueue_many
+
+MAX_COUNT = 100_000
 
 
 def json_object(value: str) -> dict[str, Any]:
@@ -18,6 +20,10 @@ def json_object(value: str) -> dict[str, Any]:
         raise argparse.ArgumentTypeError(
             f"not valid JSON ({exc.msg} at position {exc.pos})"
         ) from None
+    except RecursionError:
+        raise argparse.ArgumentTypeError("not accepted: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise argparse.ArgumentTypeError(f"not valid JSON ({exc})") from None
     if not isinstance(payload, dict):
         raise argparse.ArgumentTypeError('must be a JSON object, e.g. {"seconds": 2}')
     return payload
@@ -39,7 +45,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("type", help="a registered job type, e.g. noop or sleep")
         parser.add_argument("--payload", type=json_object, default={}, help="a JSON object")
-        parser.add_argument("--count", type=positive_int, default=1)
+        parser.add_argument(
+            "--count", type=positive_int_up_to(MAX_COUNT), default=1, help="jobs to add"
+        )
         parser.add_argument("--queue", default=None)
         parser.add_argument("--priority", type=int, default=0, help="higher runs first")
         parser.add_argument("--delay", type=non_negative_float, default=None, help="seconds")

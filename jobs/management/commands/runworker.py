@@ -1,31 +1,79 @@
 from __future__ import annotations
 
 import argparse
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
 from jobs.worker import Worker
 
+MAX_CONCURRENCY = 1000
+MAX_POLL_INTERVAL = 3600.0
+MAX_GRACE_PERIOD = 86400.0
 
-def positive_int(value: str) -> int:
+
+def _shown(value: str) -> str:
+    """The user's value for an error message, cut short when it is huge."""
+    return repr(value if len(value) <= 50 else f"{value[:50]}…")
+
+
+def positive_int(value: str, *, most: int = 2**31 - 1) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(f"{_shown(value)} is not a whole number") from None
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    if number > most:
+        raise argparse.ArgumentTypeError(f"must be at most {most:,}, got {_shown(value)}")
     return number
 
 
-def positive_float(value: str) -> float:
+def positive_int_up_to(most: int) -> Callable[[str], int]:
+    return functools.partial(positive_int, most=most)
+
+
+def positive_float(value: str, *, most: float = MAX_POLL_INTERVAL) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+        raise argparse.ArgumentTypeError(f"{_shown(value)} is not a number") from None
     if not number > 0:
         raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
+    if number > most:
+        raise argparse.ArgumentTypeError(f"must be at most {most:g}, got {value}")
     return number
+
+
+def grace_seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{_shown(value)} is not a number of seconds") from None
+    if not number >= 0:
+        raise argparse.ArgumentTypeError(f"cannot be negative, got {value}")
+    if number > MAX_GRACE_PERIOD:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_GRACE_PERIOD:g}, got {value}")
+    return number
+
+
+def name_text(value: str, *, most: int) -> str:
+    """A worker or queue name: 1 to ``most`` printable characters of valid Unicode."""
+    if not 0 < len(value) <= most:
+        raise argparse.ArgumentTypeError(f"must be 1 to {most} characters, got {len(value):,}")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(f"{_shown(value)} is not valid Unicode text") from None
+    if not value.isprintable():
+        raise argparse.ArgumentTypeError(f"{_shown(value)} has control characters")
+    return value
+
+
+def worker_name(value: str) -> str:
+    return name_text(value, most=200)
 
 
 def port(value: str) -> int:
@@ -42,7 +90,7 @@ def queue_list(value: str) -> list[str]:
     queues = [name.strip() for name in value.split(",") if name.strip()]
     if not queues:
         raise argparse.ArgumentTypeError("give at least one queue name, e.g. --queues default,ai")
-    return queues
+    return [name_text(name, most=100) for name in queues]
 
 
 class Command(BaseCommand):
@@ -50,26 +98,29 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--queues", type=queue_list, default=None, help="a,b (default: all)")
-        parser.add_argument("--concurrency", type=positive_int, default=4, help="jobs at once")
+        parser.add_argument(
+            "--concurrency",
+            type=positive_int_up_to(MAX_CONCURRENCY),
+            default=4,
+            help="jobs at once",
+        )
         parser.add_argument("--poll-interval", type=positive_float, default=1.0, help="seconds")
         parser.add_argument("--burst", action="store_true", help="exit when nothing is ready")
         parser.add_argument("--max-jobs", type=positive_int, default=None, help="then exit")
-        parser.add_argument("--worker-id", default=None, help="default: host-pid-random")
+        parser.add_argument(
+            "--worker-id", type=worker_name, default=None, help="default: host-pid-random"
+        )
         parser.add_argument("--health-port", type=port, default=None, help="serve GET /health")
         parser.add_argument("--health-host", default="127.0.0.1")
         parser.add_argument(
             "--grace-period",
-            type=float,
+            type=grace_seconds,
             default=None,
             help="seconds running jobs get to finish at shutdown (JOBS_GRACE_PERIOD)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         worker_id = options["worker_id"]
-        if worker_id is not None and not (0 < len(worker_id) <= 200):
-            raise CommandError("--worker-id must be 1 to 200 characters.")
-        if options["grace_period"] is not None and options["grace_period"] < 0:
-            raise CommandError("--grace-period cannot be negative.")
         try:
             worker = Worker(
                 queues=options["queues"],
@@ -82,6 +133,7 @@ class Command(BaseCommand):
                 health_host=options["health_host"],
                 grace_period=options["grace_period"],
             )
-        except OSError as exc:
+        except (OSError, UnicodeError, TypeError) as exc:
+            # A port in use, a host that does not resolve or cannot be encoded.
             raise CommandError(f"Cannot serve health checks: {exc}") from None
         worker.run()

@@ -1,0 +1,169 @@
+"""Our side of the benchmark, run in the project's own environment with DATABASE_URL set:
+``python -m bench.ours_tool reset|fill|enqueue-rate|latency …``; prints one JSON line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import time
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("JOBS_HANDLER_MODULES", "bench.handlers")
+
+import django
+
+django.setup()
+
+from django.db import connection, transaction  # noqa: E402
+
+import bench.handlers  # noqa: E402, F401 - registers the bench job types here too
+from jobs.services import enqueue, enqueue_many  # noqa: E402
+
+CHUNK = 5_000
+
+
+def reset() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE jobs_jobattempt, jobs_job, jobs_worker RESTART IDENTITY CASCADE")
+        cursor.execute("VACUUM ANALYZE jobs_job")
+        cursor.execute("VACUUM ANALYZE jobs_jobattempt")
+    return {}
+
+
+def fill(job_type: str, count: int) -> dict:
+    for start in range(0, count, CHUNK):
+        payloads = [{"key": key} for key in range(start, min(count, start + CHUNK))]
+        enqueue_many(job_type, payloads)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE jobs_job")
+    return {"filled": count}
+
+
+def enqueue_rate(single: int, bulk: int) -> dict:
+    started = time.perf_counter()
+    for key in range(single):
+        with transaction.atomic():
+            enqueue("noop", {"key": key})
+    single_rate = single / (time.perf_counter() - started)
+    started = time.perf_counter()
+    enqueue_many("noop", [{"key": key} for key in range(bulk)])
+    bulk_rate = bulk / (time.perf_counter() - started)
+    return {"single": single_rate, "bulk": bulk_rate}
+
+
+def latency(count: int, mean_gap: float, out: str) -> dict:
+    committed = {}
+    rng = random.Random(6)
+    for key in range(count):
+        time.sleep(rng.expovariate(1 / mean_gap))
+        enqueue("bench_stamp", {"key": key})  # its own transaction; the NOTIFY goes at commit
+        committed[key] = time.time()
+    with open(out, "w") as fh:
+        json.dump(committed, fh)
+    return {"enqueued": count}
+
+
+POPULATE = """
+INSERT INTO jobs_job (type, queue, priority, status, payload, result, error, traceback, usage,
+    attempts, max_attempts, run_at, timeout, created_at, started_at, finished_at, worker_id,
+    lease_expires_at, cancel_requested, progress, current_step)
+SELECT 'noop', 'default', 0, %(status)s, jsonb_build_object('key', n),
+    CASE WHEN %(status)s = 'succeeded' THEN '{}'::jsonb END, '', '', '{}'::jsonb,
+    CASE WHEN %(status)s = 'succeeded' THEN 1 ELSE 0 END, 3,
+    now() - interval '1 day' + n * interval '1 millisecond', 300,
+    now() - interval '1 day', NULL,
+    CASE WHEN %(status)s = 'succeeded' THEN now() - interval '1 hour' END, '', NULL, false,
+    CASE WHEN %(status)s = 'succeeded' THEN 100 ELSE 0 END, ''
+FROM generate_series(1, %(count)s) AS n
+"""
+
+
+def claim_cost(finished: int, waiting: int, claims: int, batch: int) -> dict:
+    """With ``finished`` done jobs and ``waiting`` queued ones in the table: how long the claim
+    of ``batch`` jobs takes (the worker's own call), and the plan PostgreSQL picks for it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jobs import fastpath
+    from jobs.models import Job
+
+    reset()
+    with connection.cursor() as cursor:
+        # Finished jobs first, so the waiting ones are the newest rows, as in real life.
+        for status, count in (("succeeded", finished), ("queued", waiting)):
+            for start in range(0, count, 200_000):
+                cursor.execute(POPULATE, {"status": status, "count": min(200_000, count - start)})
+        cursor.execute("VACUUM ANALYZE jobs_job")
+        cursor.execute("SELECT count(*) FROM jobs_job")
+        rows = cursor.fetchone()[0]
+    timings = []
+    for _ in range(min(claims, waiting // (2 * batch))):
+        started = time.perf_counter()
+        jobs = Job.objects.claim(worker_id="bench-claim", limit=batch)
+        timings.append((time.perf_counter() - started) * 1000)
+        assert len(jobs) == batch
+    now = timezone.now()
+    params = {
+        "now": now,
+        "limit": batch,
+        "worker": "bench-explain",
+        "lease": now + timedelta(seconds=30),
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + fastpath._claim_sql(""), params)
+        plan = [row[0] for row in cursor.fetchall()]
+        transaction.set_rollback(True)
+    timings.sort()
+    execution = next(line for line in plan if line.startswith("Execution Time"))
+    return {
+        "execution_ms": float(execution.split(":")[1].split()[0]),
+        "rows": rows,
+        "finished": finished,
+        "waiting": waiting,
+        "batch": batch,
+        "median_ms": timings[len(timings) // 2],
+        "p99_ms": timings[min(len(timings) - 1, int(len(timings) * 0.99))],
+        "uses_index": any("job_ready_idx" in line for line in plan),
+        "seq_scan": any("Seq Scan" in line for line in plan),
+        "plan": plan,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="op", required=True)
+    sub.add_parser("reset")
+    p = sub.add_parser("fill")
+    p.add_argument("--type", default="noop")
+    p.add_argument("--count", type=int, required=True)
+    p = sub.add_parser("enqueue-rate")
+    p.add_argument("--single", type=int, required=True)
+    p.add_argument("--bulk", type=int, required=True)
+    p = sub.add_parser("latency")
+    p.add_argument("--count", type=int, required=True)
+    p.add_argument("--mean-gap", type=float, required=True)
+    p.add_argument("--out", required=True)
+    p = sub.add_parser("claim-cost")
+    p.add_argument("--finished", type=int, required=True)
+    p.add_argument("--waiting", type=int, required=True)
+    p.add_argument("--claims", type=int, default=200)
+    p.add_argument("--batch", type=int, default=10)
+    args = parser.parse_args()
+    if args.op == "claim-cost":
+        result = claim_cost(args.finished, args.waiting, args.claims, args.batch)
+    elif args.op == "reset":
+        result = reset()
+    elif args.op == "fill":
+        result = fill(args.type, args.count)
+    elif args.op == "enqueue-rate":
+        result = enqueue_rate(args.single, args.bulk)
+    else:
+        result = latency(args.count, args.mean_gap, args.out)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

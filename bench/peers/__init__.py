@@ -1,0 +1,1 @@
+"""Code that runs inside the peers' own virtual environment (bench/.peers/venv), never ours."""

@@ -1,0 +1,127 @@
+"""The scenarios: each runs one system on one piece of work and returns its numbers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+from bench.common import Processes, Sizes, conninfo, log, percentile
+from bench.systems import System
+
+START_FRACTION = 0.02  # the rate is measured from this share of the jobs done: start-up excluded
+
+
+def watch(system: System, procs: Processes, total: int, cap: float) -> dict:
+    """Poll the finished count until all ``total`` jobs are done, or ``cap`` seconds after the
+    first one finished. The rate runs from START_FRACTION done to the last sample."""
+    samples: list[tuple[float, int]] = []
+    began = time.monotonic()
+    first: float | None = None
+    peak_mb = None
+    with psycopg.connect(conninfo(system.url), autocommit=True) as conn:
+        while True:
+            done = conn.execute(system.done_sql).fetchone()[0]
+            now = time.monotonic()
+            samples.append((now, done))
+            peak_mb = procs.peak_memory_mb() or peak_mb
+            if done and first is None:
+                first = now
+            if done >= total:
+                break
+            if first is not None and now - first >= cap:
+                break
+            if first is None and now - began > 120:
+                logs = "\n".join(path.read_text()[-2000:] for path in procs.logs)
+                raise RuntimeError(f"{system.label}: no job finished in 120 s\n{logs}")
+            if not procs.alive():
+                logs = "\n".join(path.read_text()[-2000:] for path in procs.logs)
+                raise RuntimeError(f"{system.label}: its workers exited early\n{logs}")
+            time.sleep(0.1)
+    threshold = max(1, int(total * START_FRACTION))
+    start = next((s for s in samples if s[1] >= threshold), samples[0])
+    end = samples[-1]
+    seconds = end[0] - start[0]
+    rate = (end[1] - start[1]) / seconds if seconds > 0 else float("nan")
+    return {
+        "jobs_per_second": rate,
+        "jobs_measured": end[1] - start[1],
+        "seconds": seconds,
+        "finished_all": end[1] >= total,
+        "peak_memory_mb": peak_mb,
+    }
+
+
+def throughput(
+    system: System, *, kind: str, jobs: int, processes: int, concurrency: int, cap: float
+) -> dict:
+    system.reset()
+    system.fill(kind, jobs)
+    with Processes() as procs:
+        for index in range(processes):
+            label = f"{system.key}-{kind}-{processes}p{index}"
+            procs.start(system.worker_cmd(concurrency), system.env, label)
+        result = watch(system, procs, jobs, cap)
+    log(
+        f"{system.label} {kind} {processes}p: {result['jobs_per_second']:.0f} jobs/s "
+        f"({result['jobs_measured']} jobs in {result['seconds']:.1f}s)"
+    )
+    return result
+
+
+def latency(system: System, *, sizes: Sizes, concurrency: int) -> dict:
+    system.reset()
+    with tempfile.TemporaryDirectory() as tmp:
+        stamps = Path(tmp) / "stamps.txt"
+        commits = Path(tmp) / "commits.json"
+        stamps.touch()
+        env = system.env | {"BENCH_STAMP_FILE": str(stamps)}
+        with Processes() as procs:
+            procs.start(system.worker_cmd(concurrency, latency=True), env, f"{system.key}-latency")
+            time.sleep(4)  # the worker is up and idle before the first job arrives
+            system.latency_feed(sizes.latency_jobs, sizes.latency_mean_gap, str(commits))
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if len(stamps.read_text().splitlines()) >= sizes.latency_jobs:
+                    break
+                time.sleep(0.1)
+        committed = {int(key): value for key, value in json.loads(commits.read_text()).items()}
+        started = {}
+        for line in stamps.read_text().splitlines():
+            key, at = line.split()
+            started.setdefault(int(key), float(at))
+    waits = [(started[key] - committed[key]) * 1000 for key in committed if key in started]
+    result = {
+        "p50_ms": percentile(waits, 50),
+        "p99_ms": percentile(waits, 99),
+        "max_ms": max(waits) if waits else None,
+        "jobs": len(waits),
+        "missing": len(committed) - len(waits),
+    }
+    log(f"{system.label} latency: p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms")
+    return result
+
+
+def enqueue(system: System, *, sizes: Sizes) -> dict:
+    system.reset()
+    result = system.enqueue_rate(sizes.enqueue_single, sizes.enqueue_bulk)
+    log(f"{system.label} enqueue: {result}")
+    return result
+
+
+def start_http_server(python: str) -> tuple[subprocess.Popen, str]:
+    from bench.common import ROOT, base_env
+
+    proc = subprocess.Popen(
+        [python, "-m", "bench.httpserver", "--delay", "0.2"],
+        cwd=ROOT,
+        env=base_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    port = proc.stdout.readline().strip()
+    return proc, f"http://127.0.0.1:{port}/v1/chat/completions"

@@ -1,0 +1,176 @@
+"""The systems compared, each behind the same small interface: set up its database, queue jobs,
+start its worker processes, count the jobs it finished."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+from bench.common import (
+    OUR_PYTHON,
+    PEERS_PYTHON,
+    ROOT,
+    base_env,
+    database_url,
+    recreate_database,
+    run_json,
+)
+
+
+@dataclass
+class System:
+    key: str
+    label: str
+    url: str
+    done_sql: str
+    env: dict[str, str] = field(default_factory=dict)
+    concurrency_option: bool = True  # can one process run several jobs at once?
+    bulk_enqueue: bool = True
+
+    def setup(self) -> None:
+        recreate_database(self.url)
+
+    def reset(self) -> None:
+        self.tool("reset")
+
+    def fill(self, kind: str, count: int) -> None:
+        self.tool("fill", "--kind", kind, "--count", str(count))
+
+    def enqueue_rate(self, single: int, bulk: int) -> dict:
+        return self.tool("enqueue-rate", "--single", str(single), "--bulk", str(bulk))
+
+    def latency_feed(self, count: int, mean_gap: float, out: str) -> None:
+        self.tool("latency", "--count", str(count), "--mean-gap", str(mean_gap), "--out", out)
+
+    def worker_cmd(self, concurrency: int, *, latency: bool = False) -> list[str]:
+        raise NotImplementedError
+
+    def tool(self, *args: str) -> dict:
+        raise NotImplementedError
+
+
+class Ours(System):
+    TYPES = {"noop": "noop", "http": "bench_http", "stamp": "bench_stamp"}
+
+    def __init__(self, base_url: str) -> None:
+        url = database_url(base_url)
+        super().__init__(
+            key="ours",
+            label="ours (jobs)",
+            url=url,
+            done_sql="SELECT count(*) FROM jobs_job WHERE status = 'succeeded'",
+            env=base_env(
+                DATABASE_URL=url,
+                JOBS_HANDLER_MODULES="bench.handlers",
+                LOG_LEVEL="WARNING",
+                DJANGO_SETTINGS_MODULE="config.settings",
+            ),
+        )
+
+    def setup(self) -> None:
+        super().setup()
+        subprocess.run(
+            [str(OUR_PYTHON), "manage.py", "migrate", "--noinput", "-v0"],
+            env=self.env,
+            check=True,
+            cwd=ROOT,
+        )
+
+    def fill(self, kind: str, count: int) -> None:
+        self.tool("fill", "--type", self.TYPES[kind], "--count", str(count))
+
+    def worker_cmd(self, concurrency: int, *, latency: bool = False) -> list[str]:
+        cmd = [str(OUR_PYTHON), "manage.py", "runworker", "--concurrency", str(concurrency)]
+        return cmd
+
+    def tool(self, *args: str) -> dict:
+        return run_json([str(OUR_PYTHON), "-m", "bench.ours_tool", *args], self.env)
+
+
+class DjangoTasksDB(System):
+    def __init__(self, base_url: str) -> None:
+        url = database_url(base_url, "dtdb")
+        super().__init__(
+            key="dtdb",
+            label="django-tasks-db",
+            url=url,
+            done_sql=(
+                "SELECT count(*) FROM django_tasks_database_dbtaskresult"
+                " WHERE status = 'SUCCESSFUL'"
+            ),
+            env=base_env(BENCH_DTDB_URL=url, DJANGO_SETTINGS_MODULE="bench.peers.dtdb_settings"),
+            concurrency_option=False,
+            bulk_enqueue=False,
+        )
+
+    def setup(self) -> None:
+        super().setup()
+        self.tool("setup")
+
+    def worker_cmd(self, concurrency: int, *, latency: bool = False) -> list[str]:
+        # One task at a time is all db_worker does; its defaults otherwise (1 s poll interval).
+        return [str(PEERS_PYTHON), "-m", "django", "db_worker", "--no-startup-delay", "-v0"]
+
+    def tool(self, *args: str) -> dict:
+        return run_json([str(PEERS_PYTHON), "-m", "bench.peers.dtdb_tool", *args], self.env)
+
+
+class Procrastinate(System):
+    def __init__(self, base_url: str) -> None:
+        url = database_url(base_url, "procrastinate")
+        super().__init__(
+            key="procrastinate",
+            label="Procrastinate",
+            url=url,
+            done_sql="SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'",
+            env=base_env(BENCH_PROCRASTINATE_URL=url),
+        )
+
+    def setup(self) -> None:
+        super().setup()
+        self.tool("setup")
+
+    def worker_cmd(self, concurrency: int, *, latency: bool = False) -> list[str]:
+        return [
+            str(PEERS_PYTHON),
+            "-m",
+            "procrastinate",
+            "--app=bench.peers.procrastinate_app.app",
+            "worker",
+            "--concurrency",
+            str(concurrency),
+        ]
+
+    def tool(self, *args: str) -> dict:
+        cmd = [str(PEERS_PYTHON), "-m", "bench.peers.procrastinate_tool", *args]
+        return run_json(cmd, self.env)
+
+
+class RawSQL(System):
+    def __init__(self, base_url: str, batch: int = 1) -> None:
+        url = database_url(base_url, "raw")
+        super().__init__(
+            key="raw" if batch == 1 else f"raw{batch}",
+            label="raw SQL, 1 job/claim" if batch == 1 else f"raw SQL, {batch} jobs/claim",
+            url=url,
+            done_sql="SELECT count(*) FROM raw_job WHERE status = 'succeeded'",
+            env=base_env(BENCH_RAW_URL=url),
+        )
+        self.batch = batch
+
+    def setup(self) -> None:
+        super().setup()
+        self.tool("schema")
+
+    def reset(self) -> None:
+        self.tool("fill", "--count", "0")
+
+    def fill(self, kind: str, count: int) -> None:
+        self.tool("fill", "--count", str(count))
+
+    def worker_cmd(self, concurrency: int, *, latency: bool = False) -> list[str]:
+        return [str(OUR_PYTHON), "-m", "bench.raw", "worker", "--batch", str(self.batch)]
+
+    def tool(self, *args: str) -> dict:
+        return run_json([str(sys.executable), "-m", "bench.raw", *args], self.env)

@@ -1,0 +1,411 @@
+"""The briefs admin: a brief with its jobs, the actions that start its work, and transcripts and
+SOPs shown as documents (timestamped lines, numbered steps), not as raw JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
+from django.views.decorators.http import require_POST
+
+from briefs.exceptions import BriefError
+from briefs.models import SOP, Brief, Transcript, format_segment
+from briefs.services import brief_start, brief_start_sop
+from jobs.display import admin_change_url, duration_text, job_badge, pretty_json, status_badge
+from jobs.exceptions import JobError
+from jobs.models import Job
+
+BRIEF_BADGES: dict[str, str] = {
+    Brief.Status.DRAFT: "scheduled",
+    Brief.Status.PROCESSING: "running",
+    Brief.Status.COMPLETED: "succeeded",
+    Brief.Status.FAILED: "failed",
+}
+
+# What each start button does: (label, service call).
+STARTS = {
+    "pipeline": ("Start pipeline", lambda brief: brief_start(brief=brief, use_pipeline=True)),
+    "sop": ("Make SOP", lambda brief: brief_start_sop(brief=brief)),
+}
+
+
+def brief_badge(brief: Brief) -> SafeString:
+    return status_badge(BRIEF_BADGES.get(brief.status, "queued"), brief.get_status_display())
+
+
+def _start(modeladmin: admin.ModelAdmin, request: HttpRequest, briefs: list[Brief], kind: str):
+    """Start the work of each brief through the services; report what started and why not."""
+    label, start = STARTS[kind]
+    started: list[str] = []
+    refused: list[str] = []
+    for brief in briefs:
+        try:
+            jobs = start(brief)
+        except (BriefError, JobError) as exc:
+            refused.append(f"“{brief}”: {exc}")
+        else:
+            started.append(f"“{brief}” ({len(jobs)} jobs, first #{jobs[0].pk})")
+    if started:
+        modeladmin.message_user(
+            request, f"{label}: started {'; '.join(started)}.", messages.SUCCESS
+        )
+    if refused:
+        modeladmin.message_user(
+            request, f"{label}: not started {'; '.join(refused)}", messages.ERROR
+        )
+
+
+@admin.action(permissions=["change"], description="Start pipeline (all steps of its media type)")
+def start_pipeline(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Brief]):
+    _start(modeladmin, request, list(queryset[:100]), "pipeline")
+
+
+@admin.action(permissions=["change"], description="Make an SOP from the brief's video")
+def start_sop(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Brief]):
+    _start(modeladmin, request, list(queryset[:100]), "sop")
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(Brief.Status.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Brief]) -> QuerySet[Brief]:
+        if not self.value():
+            return queryset
+        return queryset.filter(derived_status=self.value())  # type: ignore[misc]
+
+
+class JobInline(admin.TabularInline):
+    model = Job
+    fk_name = "brief"
+    extra = 0
+    can_delete = False
+    fields = ("job_link", "type", "badge", "progress_text", "attempts_text", "error_text", "took")
+    readonly_fields = fields
+    ordering = ("id",)
+    verbose_name = "job"
+    verbose_name_plural = "jobs"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="job")
+    def job_link(self, job: Job) -> str:
+        return format_html(
+            '<a href="{}">#{}</a>', reverse("admin:jobs_job_change", args=[job.pk]), job.pk
+        )
+
+    @admin.display(description="status")
+    def badge(self, job: Job) -> str:
+        return job_badge(job)
+
+    @admin.display(description="progress")
+    def progress_text(self, job: Job) -> str:
+        step = f" · {job.current_step}" if job.current_step else ""
+        return f"{job.progress}%{step}"
+
+    @admin.display(description="attempts")
+    def attempts_text(self, job: Job) -> str:
+        return f"{job.attempts}/{job.max_attempts}"
+
+    @admin.display(description="error")
+    def error_text(self, job: Job) -> str:
+        return Truncator(job.error).chars(160) if job.error else "—"
+
+    @admin.display(description="took")
+    def took(self, job: Job) -> str:
+        return duration_text(job.duration)
+
+
+ADMIN_CSS = {"all": ["jobs/admin.css"]}
+
+
+@admin.register(Brief)
+class BriefAdmin(admin.ModelAdmin):
+    list_display = (
+        "title",
+        "status_badge",
+        "media_type",
+        "owner",
+        "outputs",
+        "created_at",
+    )
+    list_filter = (StatusFilter, "media_type", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("title", "query", "owner__username", "owner__email")
+    date_hierarchy = "created_at"
+    list_select_related = ("owner",)
+    show_full_result_count = False
+    actions = (start_pipeline, start_sop)
+    inlines = (JobInline,)
+    raw_id_fields = ("owner",)
+    readonly_fields = ("status_badge", "failure", "outputs", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("title", "owner", "media_type", "status_badge", "failure", "outputs")}),
+        ("What was asked", {"fields": ("query", "description", "assets")}),
+        ("Dates", {"fields": ("created_at", "updated_at")}),
+    )
+    change_form_template = "admin/briefs/brief/change_form.html"
+
+    class Media:
+        css = ADMIN_CSS
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Brief]:
+        return super().get_queryset(request).with_status()  # type: ignore[attr-defined]
+
+    def get_urls(self) -> list[Any]:
+        urls = [
+            path(
+                "<int:object_id>/start/<slug:kind>/",
+                self.admin_site.admin_view(self.start_view),
+                name="briefs_brief_start",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def start_view(self, request: HttpRequest, object_id: int, kind: str) -> HttpResponse:
+        return _start_one(request, modeladmin=self, object_id=object_id, kind=kind)
+
+    def render_change_form(self, request: HttpRequest, context: dict, *args: Any, **kwargs: Any):
+        brief = context.get("original")
+        if brief is not None and self.has_change_permission(request, brief):
+            context["brief_starts"] = [(kind, label) for kind, (label, _) in STARTS.items()]
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    @admin.display(description="status")
+    def status_badge(self, brief: Brief) -> str:
+        return brief_badge(brief) if brief.pk else "—"
+
+    @admin.display(description="why it failed")
+    def failure(self, brief: Brief) -> str:
+        return (brief.failure_reason or "—") if brief.pk else "—"
+
+    @admin.display(description="transcript and SOP")
+    def outputs(self, brief: Brief) -> str:
+        if not brief.pk:
+            return "—"
+        links = []
+        transcript = brief.transcripts.order_by("-created_at", "-id").first()
+        if transcript is not None:
+            links.append((admin_change_url(transcript), f"Transcript #{transcript.pk}"))
+        sop = brief.sops.order_by("-created_at", "-id").first()
+        if sop is not None:
+            links.append((admin_change_url(sop), f"SOP: {Truncator(sop.title).chars(40)}"))
+        if not links:
+            return "—"
+        return format_html_join(" · ", '<a href="{}">{}</a>', links)
+
+
+@require_POST
+def _start_one(
+    request: HttpRequest, *, modeladmin: BriefAdmin, object_id: int, kind: str
+) -> HttpResponse:
+    brief = get_object_or_404(Brief, pk=object_id)
+    if kind not in STARTS:
+        raise PermissionDenied(f"Unknown start {kind!r}.")
+    if not modeladmin.has_change_permission(request, brief):
+        raise PermissionDenied("You may not start a brief's work.")
+    _start(modeladmin, request, [brief], kind)
+    return HttpResponseRedirect(reverse("admin:briefs_brief_change", args=[brief.pk]))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Made by jobs, read by people: no adding or editing here."""
+
+    class Media:
+        css = ADMIN_CSS
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _made_by(job_id: int | None) -> str:
+    if job_id is None:
+        return "—"
+    return format_html(
+        '<a href="{}">#{}</a>', reverse("admin:jobs_job_change", args=[job_id]), job_id
+    )
+
+
+@admin.register(Transcript)
+class TranscriptAdmin(ReadOnlyAdmin):
+    list_display = ("id", "brief", "language", "segment_count", "model", "made_by", "created_at")
+    list_filter = ("language", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("brief__title",)
+    list_select_related = ("brief",)
+    fieldsets = (
+        (None, {"fields": ("brief_link", "language", "model", "prompt_version", "made_by")}),
+        ("Transcript", {"fields": ("readable",)}),
+        ("Raw data", {"fields": ("segments_json",), "classes": ("collapse",)}),
+    )
+    readonly_fields = (
+        "brief_link",
+        "language",
+        "model",
+        "prompt_version",
+        "made_by",
+        "readable",
+        "segments_json",
+    )
+
+    @admin.display(description="segments")
+    def segment_count(self, transcript: Transcript) -> int:
+        return len(transcript.segments or [])
+
+    @admin.display(description="made by job")
+    def made_by(self, transcript: Transcript) -> str:
+        return _made_by(transcript.job_id)
+
+    @admin.display(description="brief")
+    def brief_link(self, transcript: Transcript) -> str:
+        return format_html(
+            '<a href="{}">{}</a>', admin_change_url(transcript.brief), transcript.brief
+        )
+
+    @admin.display(description="what is said and shown")
+    def readable(self, transcript: Transcript) -> str:
+        segments = [s for s in transcript.segments or [] if isinstance(s, dict)]
+        if not segments:
+            return "—"
+        rows = []
+        for segment in segments:
+            line = format_segment(segment)
+            stamp, _, rest = line.partition("] ")
+            kind = str(segment.get("kind", "speech"))
+            rows.append((stamp.lstrip("["), kind, str(segment.get("text", "")) or rest))
+        return format_html(
+            '<table class="transcript-segments"><tbody>{}</tbody></table>',
+            format_html_join(
+                "",
+                '<tr><td class="ts">{}</td><td class="kind">{}</td><td>{}</td></tr>',
+                rows,
+            ),
+        )
+
+    @admin.display(description="segments (JSON)")
+    def segments_json(self, transcript: Transcript) -> str:
+        return pretty_json(transcript.segments)
+
+
+@admin.register(SOP)
+class SOPAdmin(ReadOnlyAdmin):
+    list_display = ("sop_title", "brief", "owner", "step_count", "model", "made_by", "created_at")
+    list_filter = (("created_at", admin.DateFieldListFilter),)
+    search_fields = ("brief__title", "owner__username")
+    list_select_related = ("brief", "owner")
+    fieldsets = (
+        (None, {"fields": ("sop_title", "brief_link", "owner", "transcript_link", "made_by")}),
+        ("Procedure", {"fields": ("purpose", "prerequisites", "numbered_steps")}),
+        (
+            "Raw data",
+            {"fields": ("data_json", "model", "prompt_version"), "classes": ("collapse",)},
+        ),
+    )
+    readonly_fields = (
+        "sop_title",
+        "brief_link",
+        "owner",
+        "transcript_link",
+        "made_by",
+        "purpose",
+        "prerequisites",
+        "numbered_steps",
+        "data_json",
+        "model",
+        "prompt_version",
+    )
+
+    @admin.display(description="title")
+    def sop_title(self, sop: SOP) -> str:
+        return sop.title
+
+    @admin.display(description="steps")
+    def step_count(self, sop: SOP) -> int:
+        return len(sop.steps)
+
+    @admin.display(description="made by job")
+    def made_by(self, sop: SOP) -> str:
+        return _made_by(sop.job_id)
+
+    @admin.display(description="brief")
+    def brief_link(self, sop: SOP) -> str:
+        return format_html('<a href="{}">{}</a>', admin_change_url(sop.brief), sop.brief)
+
+    @admin.display(description="transcript")
+    def transcript_link(self, sop: SOP) -> str:
+        if sop.transcript is None:
+            return "—"
+        url = admin_change_url(sop.transcript)
+        return format_html('<a href="{}">Transcript #{}</a>', url, sop.transcript.pk)
+
+    @admin.display(description="purpose")
+    def purpose(self, sop: SOP) -> str:
+        data = sop.data if isinstance(sop.data, dict) else {}
+        return str(data.get("purpose") or "—")
+
+    @admin.display(description="before you start")
+    def prerequisites(self, sop: SOP) -> str:
+        data = sop.data if isinstance(sop.data, dict) else {}
+        items = [str(item) for item in data.get("prerequisites") or [] if item]
+        if not items:
+            return "—"
+        rows = format_html_join("", "<li>{}</li>", ((item,) for item in items))
+        return format_html('<ul class="sop-list">{}</ul>', rows)
+
+    @admin.display(description="steps")
+    def numbered_steps(self, sop: SOP) -> str:
+        steps = [step for step in sop.steps if isinstance(step, dict)]
+        if not steps:
+            return "—"
+        return format_html(
+            '<ol class="sop-steps">{}</ol>',
+            format_html_join("", "{}", ((_step_html(step),) for step in steps)),
+        )
+
+    @admin.display(description="data (JSON)")
+    def data_json(self, sop: SOP) -> str:
+        return pretty_json(sop.data)
+
+
+def _step_html(step: dict[str, Any]) -> SafeString:
+    actions = [str(a) for a in step.get("actions") or [] if a]
+    tools = [str(t) for t in step.get("tools") or [] if t]
+    when = ""
+    start, end = step.get("start"), step.get("end")
+    if isinstance(start, int | float):
+        when = f"{_clock(start)}–{_clock(end if isinstance(end, int | float) else start)}"
+    return format_html(
+        '<li><div class="sop-step-title">{}</div>{}{}</li>',
+        step.get("title") or "Untitled step",
+        format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((a,) for a in actions)))
+        if actions
+        else "",
+        format_html(
+            '<div class="sop-step-meta">{}{}</div>',
+            f"Tools: {', '.join(tools)}" if tools else "",
+            f"{' · ' if tools and when else ''}{'at ' + when if when else ''}",
+        )
+        if tools or when
+        else "",
+    )
+
+
+def _clock(seconds: float) -> str:
+    total = int(seconds)
+    return f"{total // 60:02d}:{total % 60:02d}"

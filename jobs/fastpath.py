@@ -1,0 +1,247 @@
+"""PostgreSQL fast paths for the two statements a worker runs for every job.
+
+The ORM versions in ``jobs/models.py`` are the reference (and what SQLite runs): a claim with
+``select_for_update(skip_locked=True)``, an update and the attempt rows in one transaction; a
+fenced success and the attempt's end in another. Here each of them is one statement, prepared
+once per connection, so a job costs two round trips and one commit of its own instead of eight
+statements and two commits. The semantics are the same, statement for statement:
+
+- the claim takes ready jobs in ``priority DESC, run_at, id`` order with ``FOR UPDATE SKIP
+  LOCKED``, marks them running for this worker with a lease and one more attempt, and writes
+  one attempt row each;
+- the success is fenced on status, worker and attempt number: a job that is no longer this
+  attempt's is left as it is, and its attempt row too.
+
+Only the plain cases come here: a claim on an unfiltered queryset, and a success without
+``on_success`` callbacks (those need the ORM's transaction around the callbacks). Set
+``JOBS_PREPARED_STATEMENTS=false`` behind a pooler that cannot keep prepared statements
+(PgBouncer before 1.21 in transaction mode).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+
+from jobs import conf
+
+if TYPE_CHECKING:
+    from jobs.models import Job
+
+
+PREPARE_ONLY_WHEN_ASKED = 2**31 - 1  # a threshold no statement reaches by repetition
+
+
+def available() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _execute(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run one prepared statement on Django's connection, inside whatever transaction Django
+    has open (none in the worker: the statement is its own transaction)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    # What Django's cursor() checks first: no broken atomic block, a live connection.
+    db.validate_no_broken_transaction()
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        conn = db.connection
+        if conn.prepare_threshold is None and conf.prepare_statements():
+            # Django turns psycopg's preparing off; its own (client-side) cursors never prepare
+            # anyway, so this only lets the statements here, marked prepare=True, be prepared.
+            conn.prepare_threshold = PREPARE_ONLY_WHEN_ASKED
+        cursor = psycopg.Cursor(conn)
+        try:
+            cursor.execute(sql, params, prepare=True)
+            return cursor.fetchall()  # every statement here ends with a SELECT
+        finally:
+            cursor.close()
+
+
+# Successes first (fenced on status, worker and attempt; the attempt row ended with the job),
+# then the claim. The two touch disjoint rows (running ones, queued ones), so one statement
+# may hold both; the first column lists the jobs marked succeeded, the others are the claimed
+# jobs (a single row of NULLs when none was claimed).
+_SUCCEED_CTES = """
+    finished AS (
+        SELECT * FROM unnest(%(ids)s::bigint[], %(workers)s::text[], %(attempts)s::integer[],
+                             %(results)s::jsonb[]) AS f(id, worker_id, attempts, result)
+    ), done AS (
+        UPDATE "{job}" AS job
+        SET status = 'succeeded', result = finished.result, finished_at = %(now)s,
+            progress = 100, lease_expires_at = NULL, error = '', traceback = ''
+        FROM finished
+        WHERE job.id = finished.id AND job.status = 'running'
+          AND job.worker_id = finished.worker_id AND job.attempts = finished.attempts
+        RETURNING job.id, job.attempts
+    ), done_history AS (
+        UPDATE "{attempt}" AS attempt
+        SET outcome = 'succeeded', error = '', finished_at = %(now)s
+        FROM done
+        WHERE attempt.job_id = done.id AND attempt.number = done.attempts
+          AND attempt.finished_at IS NULL
+    )"""
+
+_CLAIM_CTES = """
+    picked AS (
+        SELECT id FROM "{job}" AS ready
+        WHERE ready.status = 'queued' AND ready.run_at <= %(now)s {queue_filter}
+          AND (ready.depends_on_id IS NULL
+               OR (SELECT dep.status FROM "{job}" AS dep
+                   WHERE dep.id = ready.depends_on_id) = 'succeeded')
+        ORDER BY ready.priority DESC, ready.run_at, ready.id
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+        UPDATE "{job}" AS job
+        SET status = 'running', worker_id = %(worker)s, lease_expires_at = %(lease)s,
+            started_at = %(now)s, attempts = job.attempts + 1, cancel_requested = false
+        FROM picked WHERE job.id = picked.id
+        RETURNING job.*
+    ), history AS (
+        INSERT INTO "{attempt}" (job_id, number, worker_id, started_at, finished_at, outcome,
+                                 error)
+        SELECT claimed.id, claimed.attempts, %(worker)s, %(now)s, NULL, 'running', ''
+        FROM claimed
+    )"""
+
+
+@functools.cache
+def _claim_sql(queue_filter: str) -> str:
+    """Claim only: the claimed jobs' columns."""
+    from jobs.models import Job, JobAttempt
+
+    names = {"job": Job._meta.db_table, "attempt": JobAttempt._meta.db_table}
+    columns = ", ".join(f'claimed."{f.column}"' for f in Job._meta.concrete_fields)
+    # Only names from the models' Meta go into the text; every value is a bound parameter.
+    ctes = _CLAIM_CTES.format(queue_filter=queue_filter, **names)
+    return f"""
+    WITH {ctes}
+    SELECT {columns} FROM claimed
+    ORDER BY claimed.priority DESC, claimed.run_at, claimed.id
+    """  # noqa: S608
+
+
+@functools.cache
+def _succeed_and_claim_sql(queue_filter: str) -> str:
+    """Successes and a claim: the ids marked succeeded, then the claimed jobs' columns."""
+    from jobs.models import Job, JobAttempt
+
+    names = {"job": Job._meta.db_table, "attempt": JobAttempt._meta.db_table}
+    columns = ", ".join(f'claimed."{f.column}"' for f in Job._meta.concrete_fields)
+    succeed = _SUCCEED_CTES.format(**names)
+    claim = _CLAIM_CTES.format(queue_filter=queue_filter, **names)
+    return f"""
+    WITH {succeed}, {claim}
+    SELECT (SELECT coalesce(array_agg(done.id), '{{}}') FROM done), {columns}
+    FROM (SELECT 1) AS one LEFT JOIN claimed ON true
+    ORDER BY claimed.priority DESC, claimed.run_at, claimed.id
+    """  # noqa: S608
+
+
+def _claim_params(
+    worker_id: str, limit: int, queues: Iterable[str] | None, now: datetime, lease: datetime
+) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {"now": now, "limit": limit, "worker": worker_id, "lease": lease}
+    queues = list(queues or [])
+    if len(queues) == 1:
+        params["queue"] = queues[0]
+        return "AND ready.queue = %(queue)s", params
+    if queues:
+        params["queues"] = queues
+        return "AND ready.queue = ANY(%(queues)s)", params
+    return "", params
+
+
+def _succeed_params(outcomes: list[tuple[Job, Any]]) -> dict[str, Any]:
+    from jobs.models import Job
+
+    field = Job._meta.get_field("result")
+    return {
+        "ids": [job.pk for job, _ in outcomes],
+        "workers": [job.worker_id for job, _ in outcomes],
+        "attempts": [job.attempts for job, _ in outcomes],
+        # None is SQL NULL, as the ORM's update writes it (not JSON null).
+        "results": [
+            None if result is None else field.get_db_prep_value(result, connection)
+            for _, result in outcomes
+        ],
+    }
+
+
+def _jobs(rows: Iterable[tuple[Any, ...]]) -> list[Job]:
+    from jobs.models import Job
+
+    fields = Job._meta.concrete_fields
+    names = [f.attname for f in fields]
+    converters = [
+        (index, f.from_db_value) for index, f in enumerate(fields) if hasattr(f, "from_db_value")
+    ]
+    jobs = []
+    for row in rows:
+        values = list(row)
+        for index, convert in converters:
+            values[index] = convert(values[index], None, connection)
+        jobs.append(Job.from_db(connection.alias, names, values))
+    return jobs
+
+
+def claim(
+    *,
+    worker_id: str,
+    limit: int,
+    queues: Iterable[str] | None,
+    now: datetime,
+    lease_until: datetime,
+) -> list[Job]:
+    queue_filter, params = _claim_params(worker_id, limit, queues, now, lease_until)
+    return _jobs(_execute(_claim_sql(queue_filter), params))
+
+
+def succeed_and_claim(
+    outcomes: Iterable[tuple[Job, Any]],
+    *,
+    worker_id: str,
+    limit: int,
+    queues: Iterable[str] | None,
+    now: datetime,
+    lease_until: datetime,
+) -> tuple[set[int], list[Job]]:
+    """Mark ``(job, result)`` pairs succeeded and claim up to ``limit`` jobs, in one statement
+    (one round trip, one commit). Returns the ids marked succeeded and the claimed jobs."""
+    queue_filter, params = _claim_params(worker_id, limit, queues, now, lease_until)
+    params |= _succeed_params(list(outcomes))
+    rows = _execute(_succeed_and_claim_sql(queue_filter), params)
+    held = set(rows[0][0]) if rows else set()
+    return held, _jobs(row[1:] for row in rows if row[1] is not None)
+
+
+@functools.cache
+def _succeed_sql() -> str:
+    from jobs.models import Job, JobAttempt
+
+    names = {"job": Job._meta.db_table, "attempt": JobAttempt._meta.db_table}
+    return f"""
+    WITH {_SUCCEED_CTES.format(**names)}
+    SELECT id FROM done
+    """  # noqa: S608
+
+
+def succeed_many(outcomes: Iterable[tuple[Job, Any]], *, now: datetime) -> set[int]:
+    """Mark each ``(job, result)`` succeeded if its attempt still holds the job, all in one
+    statement; returns the ids of the jobs it marked."""
+    outcomes = list(outcomes)
+    if not outcomes:
+        return set()
+    params = _succeed_params(outcomes) | {"now": now}
+    return {row[0] for row in _execute(_succeed_sql(), params)}
+
+
+def succeed(job: Job, result: Any, *, now: datetime) -> bool:
+    """Mark ``job`` succeeded if this attempt still holds it; True when it did."""
+    return job.pk in succeed_many([(job, result)], now=now)
