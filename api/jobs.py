@@ -16,13 +16,14 @@ from api.errors import COMMON_ERRORS, ApiError, ErrorOut
 from api.schemas import MAX_ID, Id, JobListOut, JobOut, JobStartIn, JobStartOut, TypeName
 from briefs.models import Brief
 from jobs import registry, services
+from jobs.backends import TASK_JOB_TYPE
 from jobs.exceptions import UnknownJobType
 from jobs.models import Job
 
 router = Router(tags=["jobs"])
 
 #: Job types that exist for the framework's own use and are never started through the API.
-INTERNAL_TYPES = frozenset({"django_task"})
+INTERNAL_TYPES = frozenset({TASK_JOB_TYPE})
 
 RUNNING_POLL_SECONDS = 1.0
 QUEUED_POLL_SECONDS = 2.0

@@ -101,6 +101,9 @@ def test_metrics_report_jobs_queue_durations_retries_and_workers(scrape):
     assert values[(bucket, (("le", "0.5"), ("type", "noop")))] == 2
     assert values[(bucket, (("le", "5.0"), ("type", "noop")))] == 3
     assert values[(bucket, (("le", "+Inf"), ("type", "noop")))] == 3
+    assert values[
+        ("jobqueue_recent_job_duration_seconds_gsum", (("type", "noop"),))
+    ] == pytest.approx(3.35, abs=0.001)  # SQLite's julianday() is exact to ~50 µs
     assert values[("jobqueue_live_workers", ())] == 1
     assert values[("jobqueue_worker_capacity", ())] == 3
     assert values[("jobqueue_worker_busy_slots", ())] == 2
