@@ -52,7 +52,8 @@ def enqueue(
         max_attempts=max_attempts,
         timeout=timeout,
     )
-    with transaction.atomic():
+    # No savepoint of its own inside a caller's transaction: two round trips fewer per job.
+    with transaction.atomic(savepoint=False):
         if unique_key:
             existing = Job.objects.live().filter(unique_key=unique_key).first()
             if existing:
