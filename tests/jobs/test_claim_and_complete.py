@@ -283,3 +283,22 @@ def test_a_worker_drains_the_queue_and_records_every_attempt():
     assert sorted(Job.objects.values_list("result__n", flat=True)) == list(range(60))
     assert JobAttempt.objects.filter(outcome="succeeded", finished_at__isnull=False).count() == 60
     assert JobAttempt.objects.count() == 60
+
+
+def test_enqueue_inside_a_transaction_is_undone_with_it():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        enqueue("noop", {})
+        raise RuntimeError("the caller changes its mind")
+
+    assert not Job.objects.exists()
+
+
+def test_enqueue_with_a_taken_unique_key_inside_a_transaction_returns_the_live_job():
+    with transaction.atomic():
+        first = enqueue("noop", {"n": 1}, unique_key="report-7")
+        second = enqueue("noop", {"n": 2}, unique_key="report-7")
+        other = enqueue("noop", {"n": 3})
+
+    assert second.pk == first.pk
+    assert Job.objects.count() == 2
+    assert other.pk != first.pk
