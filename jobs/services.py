@@ -70,7 +70,6 @@ def enqueue(
             Job.Status.CANCELLED,
         ):
             job.cancel(reason=f"Dependency #{depends_on.pk} ({depends_on.type}) did not succeed")
-        notify_queued({job.queue})
     return job
 
 
@@ -82,12 +81,14 @@ def enqueue_many(type: str, payloads: Iterable[dict[str, Any]], **options: Any) 
     jobs = [_build(type, payload, **options) for payload in payloads]
     with transaction.atomic():
         created = Job.objects.bulk_create(jobs, batch_size=1000)
-        notify_queued({job.queue for job in created})
     return created
 
 
 def notify_queued(queues: set[str]) -> None:
-    """Wake idle workers at commit (PostgreSQL LISTEN/NOTIFY; other databases poll)."""
+    """Wake idle workers at commit (PostgreSQL LISTEN/NOTIFY; other databases poll).
+
+    Inserted jobs need no call: on PostgreSQL a trigger on the jobs table sends this NOTIFY
+    (migration 0003). Call it after putting existing jobs back in the queue with an update."""
     if connection.vendor != "postgresql" or not queues:
         return
     with connection.cursor() as cursor:

@@ -302,3 +302,26 @@ def test_enqueue_with_a_taken_unique_key_inside_a_transaction_returns_the_live_j
     assert second.pk == first.pk
     assert Job.objects.count() == 2
     assert other.pk != first.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enqueue_wakes_listeners_at_commit_on_postgresql(postgres_only):
+    """The jobs table's trigger sends one NOTIFY per statement and queue, at commit only."""
+    import psycopg
+
+    from jobs.listener import CHANNEL
+    from tests.conftest import database_url
+
+    with psycopg.connect(database_url(), autocommit=True) as listener:
+        listener.execute(f"LISTEN {CHANNEL}")
+        with transaction.atomic():
+            enqueue("noop", {}, queue="ai")
+            enqueue_many("noop", [{}, {}], queue="video")
+            assert list(listener.notifies(timeout=0.2, stop_after=1)) == []
+        payloads = sorted(n.payload for n in listener.notifies(timeout=5, stop_after=2))
+        assert payloads == ["ai", "video"]
+
+        with pytest.raises(RuntimeError), transaction.atomic():
+            enqueue("noop", {}, queue="rolled-back")
+            raise RuntimeError("no commit, no wake-up")
+        assert list(listener.notifies(timeout=0.3, stop_after=1)) == []
