@@ -42,7 +42,7 @@ class Sizes:
 FULL = Sizes(
     drain_jobs=20_000,
     drain_processes=(1, 2, 4),
-    drain_cap=30.0,
+    drain_cap=20.0,
     io_jobs=1_000,
     io_cap=25.0,
     io_concurrency=32,

@@ -13,12 +13,16 @@ import psycopg
 from bench.common import Processes, Sizes, conninfo, log, percentile
 from bench.systems import System
 
-START_FRACTION = 0.02  # the rate is measured from this share of the jobs done: start-up excluded
+# The rate is measured from this share of the jobs done, or this long after the first job
+# finished, whichever comes first: process start-up is left out.
+START_FRACTION = 0.02
+START_SECONDS = 3.0
 
 
 def watch(system: System, procs: Processes, total: int, cap: float) -> dict:
     """Poll the finished count until all ``total`` jobs are done, or ``cap`` seconds after the
-    first one finished. The rate runs from START_FRACTION done to the last sample."""
+    first one finished. The rate runs from START_FRACTION done (or START_SECONDS after the
+    first job) to the last sample."""
     samples: list[tuple[float, int]] = []
     began = time.monotonic()
     first: float | None = None
@@ -43,7 +47,10 @@ def watch(system: System, procs: Processes, total: int, cap: float) -> dict:
                 raise RuntimeError(f"{system.label}: its workers exited early\n{logs}")
             time.sleep(0.1)
     threshold = max(1, int(total * START_FRACTION))
-    start = next((s for s in samples if s[1] >= threshold), samples[0])
+    start = next(
+        (s for s in samples if s[1] >= threshold or (first and s[0] >= first + START_SECONDS)),
+        samples[0],
+    )
     end = samples[-1]
     seconds = end[0] - start[0]
     rate = (end[1] - start[1]) / seconds if seconds > 0 else float("nan")

@@ -136,6 +136,8 @@ class JobQuerySet(models.QuerySet["Job"]):
                 if job.pk in held:
                     job._succeeded(result, now)
             return held, jobs
+        if not outcomes:
+            return set(), self.claim(worker_id=worker_id, limit=limit, queues=queues)
         with transaction.atomic():
             held = self.mark_succeeded_many(outcomes)
             return held, self.claim(worker_id=worker_id, limit=limit, queues=queues)

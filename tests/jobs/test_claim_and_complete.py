@@ -283,3 +283,45 @@ def test_a_worker_drains_the_queue_and_records_every_attempt():
     assert sorted(Job.objects.values_list("result__n", flat=True)) == list(range(60))
     assert JobAttempt.objects.filter(outcome="succeeded", finished_at__isnull=False).count() == 60
     assert JobAttempt.objects.count() == 60
+
+
+def test_enqueue_inside_a_transaction_is_undone_with_it():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        enqueue("noop", {})
+        raise RuntimeError("the caller changes its mind")
+
+    assert not Job.objects.exists()
+
+
+def test_enqueue_with_a_taken_unique_key_inside_a_transaction_returns_the_live_job():
+    with transaction.atomic():
+        first = enqueue("noop", {"n": 1}, unique_key="report-7")
+        second = enqueue("noop", {"n": 2}, unique_key="report-7")
+        other = enqueue("noop", {"n": 3})
+
+    assert second.pk == first.pk
+    assert Job.objects.count() == 2
+    assert other.pk != first.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enqueue_wakes_listeners_at_commit_on_postgresql(postgres_only):
+    """The jobs table's trigger sends one NOTIFY per statement and queue, at commit only."""
+    import psycopg
+
+    from jobs.listener import CHANNEL
+    from tests.conftest import database_url
+
+    with psycopg.connect(database_url(), autocommit=True) as listener:
+        listener.execute(f"LISTEN {CHANNEL}")
+        with transaction.atomic():
+            enqueue("noop", {}, queue="ai")
+            enqueue_many("noop", [{}, {}], queue="video")
+            assert list(listener.notifies(timeout=0.2, stop_after=1)) == []
+        payloads = sorted(n.payload for n in listener.notifies(timeout=5, stop_after=2))
+        assert payloads == ["ai", "video"]
+
+        with pytest.raises(RuntimeError), transaction.atomic():
+            enqueue("noop", {}, queue="rolled-back")
+            raise RuntimeError("no commit, no wake-up")
+        assert list(listener.notifies(timeout=0.3, stop_after=1)) == []
