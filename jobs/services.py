@@ -60,8 +60,11 @@ def enqueue(
         max_attempts=max_attempts,
         timeout=timeout,
     )
-    # No savepoint of its own inside a caller's transaction: two round trips fewer per job.
-    with transaction.atomic(savepoint=False):
+    # Inside a caller's transaction a savepoint costs two round trips, so only a job that may
+    # be refused after its insert (not enough credits) takes one: the refusal then leaves the
+    # caller's transaction usable.
+    paid = owner is not None and credits.cost_of(type) > 0
+    with transaction.atomic(savepoint=paid):
         if unique_key:
             existing = Job.objects.live().filter(unique_key=unique_key).first()
             if existing:
