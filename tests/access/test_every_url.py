@@ -164,7 +164,7 @@ SUPERUSER_REQUEST.user = get_user_model()(is_superuser=True, is_staff=True, is_a
 
 def admin_rules() -> dict[str, Rule]:
     """The standard admin pages of every registered model: staff only."""
-    rules = {}
+    rules: dict[str, Rule] = {}
     for model, model_admin in admin.site._registry.items():
         label = model._meta.label_lower
         base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"

@@ -21,6 +21,7 @@ import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from django.conf import settings
@@ -96,7 +97,7 @@ class Poller:
     statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
     stop: threading.Event = field(default_factory=threading.Event)
 
-    PATHS = (
+    PATHS: ClassVar[tuple[tuple[str, dict[str, str]], ...]] = (
         ("/test-worker/overview/", {}),
         ("/test-worker/active/", {}),
         ("/test-worker/pending/", {}),
