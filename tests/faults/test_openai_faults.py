@@ -22,7 +22,7 @@ from tests.faults.conftest import wait_registered
 from tests.support.fake_openai import FakeOpenAI, Recorded
 
 SDK_RETRIES = 1  # OPENAI_MAX_RETRIES of the workers
-TIMEOUT = 1.0  # OPENAI_TIMEOUT of the workers
+TIMEOUT = 3.0  # OPENAI_TIMEOUT of the workers: room for a loaded machine
 RETRY_AFTER = 1.0
 INJECTED = {"429": 10, "500": 10, "slow": 4, "malformed": 8, "400": 3}
 
@@ -67,7 +67,7 @@ def test_ai_server_faults_are_retried_and_every_job_ends_correctly(fleet):
         # The rules answer the first requests, in this order, whichever job sends them.
         server.fail_next(INJECTED["429"], status=429, retry_after=RETRY_AFTER)
         server.fail_next(INJECTED["500"], status=500)
-        server.slow_next(INJECTED["slow"], seconds=TIMEOUT + 2)
+        server.slow_next(INJECTED["slow"], seconds=TIMEOUT + 3)
         server.malformed_next(INJECTED["malformed"])
         server.fail_next(INJECTED["400"], status=400)
         markers: dict[str, int] = {}
