@@ -23,7 +23,7 @@ from ninja.security.base import AuthBase
 from pydantic import AfterValidator
 
 from api import conf
-from api.errors import ApiError, ErrorOut
+from api.errors import ApiError, ErrorOut, require_object_body
 from api.schemas import QUEUE_PATTERN, no_nul
 from jobs.models import Job
 from jobs.worker import Worker, default_worker_id
@@ -90,16 +90,26 @@ def run_ready_jobs(*, max_jobs: int, queues: list[str]) -> Worker:
     def run() -> None:
         try:
             worker.run()
-        except Exception:
+        except Exception as exc:
             logger.exception("cron worker=%s stopped with an error", worker.id)
+            failures.append(exc)
         finally:
             connection.close()
 
     # A thread of its own: the worker's loop never touches the request's database connection
     # or transaction, and never installs signal handlers in a server's main thread.
+    failures: list[Exception] = []
     thread = threading.Thread(target=run, name="cron-worker", daemon=True)
     thread.start()
     thread.join()
+    if failures:
+        # Not a 200 with "processed: 0": the caller must see that the run did not happen.
+        raise ApiError(
+            503,
+            "unavailable",
+            f"The run stopped with an error after {worker.claimed} job(s) "
+            f"({type(failures[0]).__name__}); see the server log. Jobs it held are retried.",
+        )
     return worker
 
 
@@ -110,6 +120,7 @@ def run_ready_jobs(*, max_jobs: int, queues: list[str]) -> Worker:
 )
 def process_jobs(request: HttpRequest, data: Body[ProcessJobsIn | None] = None) -> Any:
     """Run up to `maxJobs` ready jobs inside this request, then report what happened."""
+    require_object_body(request)
     options = data or ProcessJobsIn.model_validate({})
     max_jobs = min(options.maxJobs, conf.cron_max_jobs())
     worker = run_ready_jobs(max_jobs=max_jobs, queues=list(options.queues))

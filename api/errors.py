@@ -24,6 +24,21 @@ from jobs.exceptions import InsufficientCredits, InvalidPayload, JobError, Unkno
 logger = logging.getLogger("api")
 
 
+def require_object_body(request: HttpRequest) -> None:
+    """An optional JSON body must be an object (or ``null``, or absent): django-ninja reads any
+    other JSON (a list, a number, a string) as no body at all, which would run the endpoint
+    with its defaults instead of refusing the request."""
+    raw = request.body.strip()
+    if raw and not raw.startswith(b"{") and raw != b"null":
+        raise ApiError(
+            422,
+            "invalid_request",
+            "The request body must be a JSON object.",
+            field="body",
+            location="body",
+        )
+
+
 class FieldError(Schema):
     field: str
     #: where the field is: body, query, path or header

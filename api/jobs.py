@@ -12,7 +12,7 @@ from ninja import Body, Field, Query, Router, Schema
 from ninja.responses import Status
 
 from api import access, health
-from api.errors import COMMON_ERRORS, ApiError, ErrorOut
+from api.errors import COMMON_ERRORS, ApiError, ErrorOut, require_object_body
 from api.schemas import MAX_ID, Id, JobListOut, JobOut, JobStartIn, JobStartOut, TypeName
 from briefs.models import Brief
 from jobs import registry, services
@@ -161,6 +161,7 @@ def start_job(request: HttpRequest, type: str, data: Body[JobStartIn | None] = N
     """Enqueue a job of any registered type. The payload is validated by the type before
     anything is written; the answer says where to poll."""
     user = request.auth  # type: ignore[attr-defined]
+    require_object_body(request)
     data = data or JobStartIn.model_validate({})
     if type in INTERNAL_TYPES:
         raise UnknownJobType(

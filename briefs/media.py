@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.core.files.utils import validate_file_name
 
 from briefs import conf
 from jobs.exceptions import PermanentError
@@ -414,10 +416,23 @@ def synth_image(target: Path, *, seed: str, size: str, ctx: JobContext | None) -
 # --- storage -------------------------------------------------------------------------------
 
 
+def stored_name(name: str) -> str:
+    """``name`` if it names a file inside the storage; a name that climbs out of it
+    (``../../etc/passwd``) or is absolute fails the job for good, without retries and without
+    showing the server's own paths (which Django's error message would)."""
+    try:
+        validate_file_name(name, allow_relative_path=True)
+    except SuspiciousFileOperation:
+        raise MediaError(
+            f"The file name {name[:200]!r} points outside the storage folder; refused."
+        ) from None
+    return name
+
+
 @contextlib.contextmanager
 def local_file(name: str) -> Iterator[Path]:
     """A local path for a stored file: the file itself on local storage, else a temp copy."""
-    if not default_storage.exists(name):
+    if not default_storage.exists(stored_name(name)):
         raise MediaError(f"The stored file {name!r} does not exist (was it deleted?).")
     try:
         local: Path | None = Path(default_storage.path(name))
@@ -436,7 +451,7 @@ def local_file(name: str) -> Iterator[Path]:
 
 def store(path: Path, name: str, *, replace: bool = True) -> str:
     """Save a local file through the storage API under ``name``; returns the stored name."""
-    if replace and default_storage.exists(name):
+    if replace and default_storage.exists(stored_name(name)):
         default_storage.delete(name)
     with path.open("rb") as handle:
         return default_storage.save(name, File(handle, name=PurePosixPath(name).name))

@@ -65,6 +65,13 @@ def brief_create(
         errors["title"] = f"The title is {len(title)} characters; the limit is 200."
     if not query:
         errors["query"] = "Say what you want made (the query is empty)."
+    description = (description or "").strip()
+    for field, value in (("title", title), ("query", query), ("description", description)):
+        problem = _text_problem(value)
+        if field != "title" and len(value) > MAX_BRIEF_TEXT:
+            problem = f"is {len(value):,} characters; the limit is {MAX_BRIEF_TEXT:,}"
+        if problem:
+            errors[field] = f"The {field} {problem}."
     if media_type not in Brief.MediaType.values:
         errors["media_type"] = (
             f"Unknown media type {media_type!r}. "
@@ -84,11 +91,27 @@ def brief_create(
         title=title,
         query=query,
         media_type=media_type,
-        description=(description or "").strip(),
+        description=description,
         assets=cleaned_assets,
     )
     brief.save()
     return brief
+
+
+#: The longest query or description, as the API allows.
+MAX_BRIEF_TEXT = 20_000
+
+
+def _text_problem(value: str) -> str | None:
+    """What makes ``value`` unstorable (PostgreSQL refuses NUL characters, and lone surrogates,
+    which is what undecodable bytes become, cannot be encoded), checked on every database."""
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return "is not valid Unicode (undecodable bytes?)"
+    return None
 
 
 def clean_assets(assets: Any) -> list[dict[str, Any]]:

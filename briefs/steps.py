@@ -690,7 +690,7 @@ def merge_segments(
 
 
 def _slim_of(ctx: JobContext, raw: str) -> str:
-    name = media.slim_name(raw)
+    name = media.stored_name(media.slim_name(raw))
     from django.core.files.storage import default_storage
 
     if not default_storage.exists(name):

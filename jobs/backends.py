@@ -125,7 +125,7 @@ def load_task(path: str) -> Task:
     """The ``Task`` at ``path`` (a ``@task`` function's module path), or PermanentError."""
     try:
         task = import_string(path)
-    except ImportError as exc:
+    except (ImportError, TypeError, ValueError) as exc:
         raise PermanentError(f"Cannot import the task {path!r}: {exc}") from None
     if not isinstance(task, Task):
         raise PermanentError(f"{path!r} is not a @task function.")
@@ -216,8 +216,12 @@ def exception_class_path(error: str, traceback: str, task: Task) -> str:
 # --- running a task in the worker -------------------------------------------------------------
 
 
+#: A dotted module path (``reports.tasks.send_report``): nothing relative, no file paths.
+TASK_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+
+
 def _validate(payload: dict[str, Any]) -> dict[str, Any]:
-    if not isinstance(payload.get("task"), str) or not payload["task"]:
+    if not isinstance(payload.get("task"), str) or not TASK_PATH.fullmatch(payload["task"]):
         raise InvalidPayload('django_task needs {"task": "<module path of a @task function>"}.')
     if not isinstance(payload.get("args", []), list):
         raise InvalidPayload("args must be a list.")

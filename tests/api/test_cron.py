@@ -110,3 +110,47 @@ def test_only_the_given_queues_and_no_body_at_all(secret):
     response = Client().generic("POST", URL, headers={"X-Webhook-Secret": SECRET})
     assert response.status_code == 200
     assert response.json()["processed"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("body", ["[null, null]", "[]", '"maxJobs"', "42", "true"])
+def test_a_body_that_is_not_an_object_is_422_and_runs_nothing(secret, body):
+    job = services.enqueue("noop", {})
+
+    response = Client().generic(
+        "POST", URL, body, content_type="application/json", headers={"X-Webhook-Secret": SECRET}
+    )
+
+    assert response.status_code == 422, response.content
+    assert response.json()["error"] == "invalid_request"
+    job.refresh_from_db()
+    assert job.status == Job.Status.QUEUED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_cannot_reach_the_database_is_503_not_an_empty_success(secret, postgres_only):
+    """The worker row cannot be written (another session holds the table, and the request's
+    connection gives up waiting after 1 s): the caller hears that nothing ran."""
+    import psycopg
+    from django.db import connection
+
+    from tests.conftest import database_url
+
+    job = services.enqueue("noop", {})
+    name = connection.settings_dict["NAME"]
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER DATABASE "{name}" SET lock_timeout = 1000')
+    try:
+        with psycopg.connect(database_url()) as holder:
+            holder.execute("LOCK TABLE jobs_worker IN ACCESS EXCLUSIVE MODE")
+            response = post(**{"X-Webhook-Secret": SECRET})
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{name}" RESET lock_timeout')
+
+    assert response.status_code == 503, response.content
+    assert response.json()["error"] == "unavailable"
+    assert "stopped with an error" in response.json()["message"]
+    assert "Traceback" not in response.content.decode()
+    job.refresh_from_db()
+    assert job.status == Job.Status.QUEUED

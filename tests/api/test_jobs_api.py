@@ -58,6 +58,33 @@ def test_malformed_json_is_a_400_with_json_body(as_alice):
     assert response.json()["message"] == "The request body is not valid JSON."
 
 
+@pytest.mark.parametrize("body", ["[1, 2]", "[]", '"payload"', "7", "false"])
+def test_a_body_that_is_not_an_object_is_422_and_writes_nothing(as_alice, body):
+    response = as_alice.client.generic(
+        "POST",
+        "/api/jobs/noop/start",
+        body,
+        content_type="application/json",
+        headers=as_alice.headers,
+    )
+
+    assert response.status_code == 422, response.content
+    assert response.json()["fields"][0]["field"] == "body"
+    assert not Job.objects.exists()
+
+
+def test_a_null_body_is_no_body(as_alice):
+    response = as_alice.client.generic(
+        "POST",
+        "/api/jobs/noop/start",
+        "null",
+        content_type="application/json",
+        headers=as_alice.headers,
+    )
+
+    assert response.status_code == 202
+
+
 def test_unknown_type_is_404_listing_known_types(as_alice):
     response = as_alice.post("/api/jobs/nope/start", {"payload": {}})
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import DatabaseError, connection
 
+from jobs import registry
 from jobs.context import JobContext
 from jobs.exceptions import PermanentError
 from jobs.registry import register
@@ -109,3 +110,15 @@ def cancelled_then_fails(payload: dict[str, Any], ctx: JobContext) -> None:
     """Staff cancel it while it runs, and it fails before it looks at its context."""
     ctx.job.cancel()
     raise RuntimeError("failed before seeing the cancel")
+
+
+@register("fault_ai", max_attempts=12)
+def ai_step(payload: dict[str, Any], ctx: JobContext) -> Any:
+    """Run the real AI job type payload["type"] on payload["payload"] (cleaned by that type's
+    validator), then leave one side effect if the attempt wins: the AI fault scenario counts
+    lost and duplicated work like every other scenario."""
+    job_type = registry.get(payload["type"])
+    result = job_type.handler(job_type.clean(payload["payload"]), ctx)
+    job_id, worker, attempt = ctx.job.pk, ctx.job.worker_id, ctx.attempt
+    ctx.on_success(lambda: _write(EFFECTS, job_id, worker, attempt))
+    return result

@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -190,6 +191,8 @@ def test_jobstats_refuses_unknown_arguments(untouched):
         [b"runworker", b"--burst", b"--queues", b"\xff"],
         [b"prunejobs", b"--older-than", b"\xff"],
         [b"createadmin", b"--username", b"\xff"],
+        [b"startbrief", b"--owner", b"\xff"],
+        [b"startbrief", b"--owner", b"nobody", b"--title", b"\xff\xfe", b"--asset", b"\xc3\x28"],
     ],
     ids=lambda argv: b" ".join(argv).decode(errors="backslashreplace")[:40],
 )
@@ -207,3 +210,55 @@ def test_commands_refuse_non_utf8_arguments(argv):
     assert "Traceback" not in stderr
     assert "error" in stderr.lower()
     assert state() == before
+
+
+@pytest.fixture
+def owner(django_user_model, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return django_user_model.objects.create_user("ada")
+
+
+def briefs_and_files(media_root: Path) -> tuple[list[object], list[Path]]:
+    from briefs.models import Brief
+
+    files = sorted(media_root.rglob("*")) if media_root.exists() else []
+    return sorted(Brief.objects.values_list("pk", "title", "assets")), files
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--owner", ""], "no user"),
+        (["--owner", "x" * 100_000], "no user"),
+        (["--owner", "ada\x00"], "no user"),
+        (["--owner", "\udcff"], "no user"),
+        (["--owner", "ada", "--title", "t" * 201], "title"),
+        (["--owner", "ada", "--title", "a\x00b"], "title"),
+        (["--owner", "ada", "--title", "\udcff"], "title"),
+        (["--owner", "ada", "--query", "q\x00"], "query"),
+        (["--owner", "ada", "--query", "x" * 2_000_000], "query"),
+        (["--owner", "ada", "--description", "\udcff"], "description"),
+        (["--owner", "ada", "--media-type", "hologram"], "invalid choice"),
+        (["--owner", "ada", "--asset", "/no/such/../../etc/passwd.mp4"], "neither a file nor"),
+        (["--owner", "ada", "--asset", "/etc/passwd"], "Cannot tell what kind of file"),
+        (["--owner", "ada", "--asset", "file:///etc/passwd"], "neither a file nor"),
+        (["--owner", "ada", "--asset", "/etc"], "neither a file nor"),
+        (["--owner", "ada", "--asset", "http://\x00/x"], "(?i)asset"),
+        (["--owner", "ada", "--asset", "https://" + "a" * 5000 + ".com/"], "(?i)asset"),
+        (["--owner", "ada", "--asset", "\udcff"], "neither a file nor"),
+    ],
+    ids=lambda v: repr(v)[:40],
+)
+def test_startbrief_refuses_bad_input(owner, untouched, settings, options, message):
+    before = briefs_and_files(Path(settings.MEDIA_ROOT))
+    refused("startbrief", "--no-start", *options, match=message)
+    assert briefs_and_files(Path(settings.MEDIA_ROOT)) == before
+
+
+def test_every_management_command_of_ours_is_given_bad_input():
+    """A new command of the app fails this test until bad input for it is tried here."""
+    from django.core.management import get_commands
+
+    ours = {name for name, app in get_commands().items() if app in ("jobs", "briefs", "api")}
+    covered = {"enqueue", "prunejobs", "runworker", "createadmin", "jobstats", "startbrief"}
+    assert ours == covered

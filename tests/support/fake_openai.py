@@ -42,7 +42,10 @@ rule to requests whose path starts with it):
 
 Inspecting
     requests: list[Recorded]     method, path, headers (lower-case names), json (or None), form,
-                                 files ({field: (filename, bytes)}), time (monotonic).
+                                 files ({field: (filename, bytes)}), time (monotonic), and
+                                 ``answered``: the steering rule that answered it ("429",
+                                 "500", … for fail_next, "slow", "malformed", "drop", "raw";
+                                 "" for a normal answer).
     count(path_prefix)           how many requests were made to paths starting with it.
 """
 
@@ -85,6 +88,7 @@ class Recorded:
     form: dict[str, str] = field(default_factory=dict)
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     time: float = field(default_factory=time.monotonic)
+    answered: str = ""
 
 
 @dataclass
@@ -273,6 +277,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Authorization") != f"Bearer {API_KEY}":
             return self._error(401, "Incorrect API key provided.", code="invalid_api_key")
         rule = fake._take(path, ("fail", "slow", "malformed", "drop", "raw"))
+        if rule is not None:
+            record.answered = str(rule.options["status"]) if rule.kind == "fail" else rule.kind
         if rule is not None and rule.kind == "slow":
             time.sleep(rule.options["seconds"])
         elif rule is not None and rule.kind == "fail":

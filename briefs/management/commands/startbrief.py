@@ -45,7 +45,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-start", action="store_true", help="create only (a draft)")
 
     def handle(self, *args: Any, owner: str, asset: list[str], **options: Any) -> None:
-        user = get_user_model().objects.filter(username=owner).first()
+        storable = "\x00" not in owner and owner.encode(errors="replace").decode() == owner
+        user = get_user_model().objects.filter(username=owner).first() if storable else None
         if user is None:
             raise CommandError(f"There is no user {owner!r} (try `manage.py createadmin`).")
         assets: list[Any] = []
@@ -57,7 +58,11 @@ class Command(BaseCommand):
             if not path.is_file():
                 raise CommandError(f"{item!r} is neither a file nor an http(s) URL.")
             with path.open("rb") as handle:
-                assets.append(asset_store_upload(owner=user, file=File(handle, name=path.name)))
+                try:
+                    stored = asset_store_upload(owner=user, file=File(handle, name=path.name))
+                except ValidationError as exc:
+                    raise CommandError(f"{item!r}: {' '.join(exc.messages)}") from None
+                assets.append(stored)
         if options["demo_video"]:
             assets.append(self._demo_video(user))
         try:
