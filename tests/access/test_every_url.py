@@ -28,7 +28,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from api.models import ApiToken
 from briefs.models import SOP, Brief, Transcript
-from jobs.models import Job
+from jobs.models import CreditAccount, Job
 from jobs.models import Worker as WorkerRow
 from jobs.services import enqueue
 
@@ -87,6 +87,9 @@ RULES: dict[str, Rule] = {
     "admin:jobs_job_object_action": Rule(
         "POST", "/admin/jobs/job/{job}/do/cancel/", staff_page(302)
     ),
+    "admin:jobs_creditaccount_grant": Rule(
+        "POST", "/admin/jobs/creditaccount/{credit}/grant/", staff_page(302), body={"amount": "5"}
+    ),
     "admin:briefs_brief_start": Rule(
         "POST", "/admin/briefs/brief/{brief}/start/pipeline/", staff_page(302)
     ),
@@ -144,12 +147,13 @@ RULES: dict[str, Rule] = {
 
 #: One object of each model registered in the admin (owned by the "user" role where it has an
 #: owner), made by ``objects`` below. A model added to the admin needs one here.
-OBJECTS = ("group", "user", "job", "worker", "brief", "transcript", "sop", "token")
+OBJECTS = ("group", "user", "job", "worker", "credit", "brief", "transcript", "sop", "token")
 MODEL_OBJECTS = {
     "auth.group": "group",
     "auth.user": "user",
     "jobs.job": "job",
     "jobs.worker": "worker",
+    "jobs.creditaccount": "credit",
     "briefs.brief": "brief",
     "briefs.transcript": "transcript",
     "briefs.sop": "sop",
@@ -250,6 +254,7 @@ def world(django_user_model, settings, tmp_path) -> dict[str, Any]:
         "job": enqueue("noop", {}, owner=alice).pk,
         "failed_job": failed.pk,
         "worker": worker.pk,
+        "credit": CreditAccount.objects.create(user=alice, balance=10).pk,
         "brief": brief.pk,
         "transcript": transcript.pk,
         "sop": sop.pk,

@@ -42,8 +42,8 @@ def test_creating_a_brief_creates_no_jobs(user):
         ({"assets": [{"url": "https://x/a.bin"}]}, "assets", "unknown kind"),
         ({"assets": [{"kind": "video", "file": "nope.mp4"}]}, "assets", "no uploaded file"),
         ({"assets": [{"kind": "video"}]}, "assets", "exactly one of"),
-        ({"query": "make\x00it"}, "query", "cannot be stored"),
-        ({"title": "bad \ud800 surrogate"}, "title", "cannot be stored"),
+        ({"query": "make\x00it"}, "query", "contains a NUL character"),
+        ({"title": "bad \ud800 surrogate"}, "title", "not valid Unicode"),
     ],
 )
 def test_bad_briefs_are_refused_with_a_clear_error(user, fields, field, message):
