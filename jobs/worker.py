@@ -493,13 +493,16 @@ class Worker:
 
     def _register_when_reachable(self) -> bool:
         """Write the worker's row, waiting for the database if it is down (a worker restarted
-        while PostgreSQL restarts). False when stopped before the database came back."""
+        while PostgreSQL restarts). False when stopped before the database came back. A burst
+        run (a cron job, the cron endpoint) does not wait: the error reaches its caller."""
         delay = 0.5
         while not self._stopping.is_set():
             try:
                 self._register()
                 return True
             except OperationalError as exc:
+                if self.burst:
+                    raise
                 logger.warning(
                     "worker=%s cannot reach the database (%s); trying again in %.1fs",
                     self.id,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import OperationalError
 
 from jobs.worker import Worker
 
@@ -136,4 +137,7 @@ class Command(BaseCommand):
         except (OSError, UnicodeError, TypeError) as exc:
             # A port in use, a host that does not resolve or cannot be encoded.
             raise CommandError(f"Cannot serve health checks: {exc}") from None
-        worker.run()
+        try:
+            worker.run()
+        except OperationalError as exc:  # only a burst run gives up on an unreachable database
+            raise CommandError(f"Cannot reach the database: {exc}".strip()) from None
