@@ -126,36 +126,38 @@ class JobsCollector:
         yield finished
 
         # One grouped query: per type, how many durations fall under each bound, and their sum.
-        duration = ExpressionWrapper(
+        run_seconds = ExpressionWrapper(
             EpochSeconds("finished_at") - EpochSeconds("started_at"), output_field=FloatField()
         )
         buckets = {
-            f"le_{index}": Count("id", filter=Q(duration__lte=bound))
+            f"le_{index}": Count("id", filter=Q(run_seconds__lte=bound))
             for index, bound in enumerate(DURATION_BUCKETS)
         }
-        rows = (
+        duration_rows: Any = (  # values() rows with the bucket counts named at run time
             Job.objects.filter(
                 finished_at__gte=since,
                 started_at__isnull=False,
                 status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED],
             )
             .order_by()
-            .annotate(duration=duration)
+            .annotate(run_seconds=run_seconds)
             .values("type")
-            .annotate(total=Count("id"), seconds=Sum("duration"), **buckets)
+            .annotate(total=Count("id"), seconds=Sum("run_seconds"), **buckets)
         )
         histogram = GaugeHistogramMetricFamily(
             f"{PREFIX}_recent_job_duration_seconds",
             "Run time of the last attempt of jobs finished in the last hour, by type.",
             labels=["type"],
         )
-        for row in sorted(rows, key=lambda row: row["type"]):
+        for entry in sorted(duration_rows, key=lambda entry: entry["type"]):
             counts = [
-                (floatToGoString(bound), row[f"le_{index}"])
+                (floatToGoString(bound), entry[f"le_{index}"])
                 for index, bound in enumerate(DURATION_BUCKETS)
             ]
-            counts.append(("+Inf", row["total"]))
-            histogram.add_metric([row["type"]], counts, gsum_value=max(0.0, row["seconds"] or 0.0))
+            counts.append(("+Inf", entry["total"]))
+            histogram.add_metric(
+                [entry["type"]], counts, gsum_value=max(0.0, entry["seconds"] or 0.0)
+            )
         yield histogram
 
     def _retries(self, since: Any) -> Iterator[Metric]:

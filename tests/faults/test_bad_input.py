@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -218,7 +219,7 @@ def owner(django_user_model, settings, tmp_path):
     return django_user_model.objects.create_user("ada")
 
 
-def briefs_and_files(media_root: Path) -> tuple[list[object], list[Path]]:
+def briefs_and_files(media_root: Path) -> tuple[list[Any], list[Path]]:
     from briefs.models import Brief
 
     files = sorted(media_root.rglob("*")) if media_root.exists() else []
