@@ -150,7 +150,7 @@ class BriefAdmin(admin.ModelAdmin):
     list_select_related = ("owner",)
     show_full_result_count = False
     actions = (start_pipeline, start_sop)
-    inlines = (JobInline,)
+    inlines = ()  # TODO(layering): links owned by briefs
     raw_id_fields = ("owner",)
     readonly_fields = ("status_badge", "failure", "outputs", "created_at", "updated_at")
     fieldsets = (

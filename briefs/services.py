@@ -28,8 +28,8 @@ from django.utils.text import get_valid_filename
 
 from briefs.exceptions import BriefError
 from briefs.models import Brief
-from jobs import credits
-from jobs.exceptions import InsufficientCredits
+from credits import services as credits
+from credits.exceptions import InsufficientCredits
 from jobs.models import Job
 from jobs.services import enqueue
 
@@ -177,7 +177,7 @@ def brief_start(*, brief: Brief, use_pipeline: bool = False, storyboard: bool = 
     steps from :data:`PIPELINES`, with ``storyboard`` after ``analysis`` if asked. Each job
     depends on the one before. Raises :class:`BriefError` (nothing created) if the brief is
     already processing or its media type has no pipeline, and
-    :class:`~jobs.exceptions.InsufficientCredits` if the owner cannot pay for every step.
+    :class:`~credits.exceptions.InsufficientCredits` if the owner cannot pay for every step.
     """
     if use_pipeline:
         if brief.media_type not in PIPELINES:

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",
     "jobs",
+    "credits",
     "briefs",
     "api",
 ]
@@ -182,7 +183,7 @@ WEBHOOK_SECRET = env.str("WEBHOOK_SECRET", default=None)
 METRICS_TOKEN = env.str("METRICS_TOKEN", default=None)
 MAX_JOBS_PER_USER = env("MAX_JOBS_PER_USER")
 
-# Credits (see jobs/credits.py).
+# Credits (see credits/services.py).
 CREDITS_STARTING_BALANCE = env("CREDITS_STARTING_BALANCE")
 
 # The AI steps (see briefs/conf.py). The key is a secret: it has no default and is never logged.

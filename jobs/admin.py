@@ -33,8 +33,8 @@ from jobs.display import (
     since,
     status_badge,
 )
-from jobs.exceptions import InsufficientCredits
-from jobs.models import CreditAccount, Job, JobAttempt, JobQuerySet, Worker
+from jobs.exceptions import EnqueueRefused
+from jobs.models import Job, JobAttempt, JobQuerySet, Worker
 
 ACTION_LIMIT = 10_000
 PRIORITY_STEP = 10
@@ -86,7 +86,7 @@ def requeue_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Q
     for job in jobs:
         try:
             done += job.requeue()
-        except InsufficientCredits as exc:
+        except EnqueueRefused as exc:
             refused.append(f"#{job.pk}: {exc}")
     skipped = len(jobs) - done - len(refused)
     if done or not refused:
@@ -95,7 +95,7 @@ def requeue_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Q
         more = f" (and {len(refused) - 5} more)" if len(refused) > 5 else ""
         modeladmin.message_user(
             request,
-            f"Not requeued, their owners lack credits: {'; '.join(refused[:5])}{more}",
+            f"Not requeued, refused: {'; '.join(refused[:5])}{more}",
             messages.ERROR,
         )
 
@@ -340,7 +340,6 @@ class JobAdmin(admin.ModelAdmin):
         "type",
         "queue",
         "priority",
-        "brief_link",
         "owner",
         "attempts_text",
         "age",
@@ -357,17 +356,17 @@ class JobAdmin(admin.ModelAdmin):
         ("finished_at", admin.DateFieldListFilter),
         ("run_at", admin.DateFieldListFilter),
     )
-    search_fields = ("brief__title", "error")
-    search_help_text = "A job id (123 or #123), a brief's title, or words from the error."
+    search_fields = ("type", "error")
+    search_help_text = "A job id (123 or #123), a job type, or words from the error."
     date_hierarchy = "created_at"
-    list_select_related = ("brief", "owner")
+    list_select_related = ("owner",)
     list_per_page = 50
     empty_value_display = "—"
     show_full_result_count = False
     ordering = ("-id",)
     actions = (requeue_jobs, run_jobs_now, cancel_jobs, raise_priority, rescue_stuck)
     inlines = (JobAttemptInline,)
-    raw_id_fields = ("owner", "brief", "depends_on")
+    raw_id_fields = ("owner", "depends_on")
     change_form_template = "admin/jobs/job/change_form.html"
 
     class Media:
@@ -495,7 +494,7 @@ class JobAdmin(admin.ModelAdmin):
             return queryset.filter(pk=int(term)), False
         if not term:
             return queryset, False
-        return queryset.filter(Q(brief__title__icontains=term) | Q(error__icontains=term)), False
+        return queryset.filter(Q(type__icontains=term) | Q(error__icontains=term)), False
 
     # --- the buttons on a job's page ---------------------------------------------------
 
@@ -533,16 +532,6 @@ class JobAdmin(admin.ModelAdmin):
     def status_badge(self, job: Job) -> str:
         return job_badge(job)
 
-    @admin.display(description="brief", ordering="brief__title")
-    def brief_link(self, job: Job) -> str:
-        if job.brief is None:
-            return "—"
-        return format_html(
-            '<a href="{}">{}</a>',
-            admin_change_url(job.brief),
-            Truncator(str(job.brief)).chars(40),
-        )
-
     @admin.display(description="attempts")
     def attempts_text(self, job: Job) -> str:
         return f"{job.attempts}/{job.max_attempts}"
@@ -565,7 +554,7 @@ class JobAdmin(admin.ModelAdmin):
             '<span title="{}">{}</span>', job.worker_id, Truncator(job.worker_id).chars(14)
         )
 
-    @admin.display(description="brief, transcript and SOP")
+    @admin.display(description="related")
     def related(self, job: Job) -> str:
         links = job_links(job)
         if not links:
@@ -639,7 +628,7 @@ def _object_action_post(
     }
     try:
         performed = perform[action]()
-    except InsufficientCredits as exc:
+    except EnqueueRefused as exc:
         modeladmin.message_user(request, f"Job #{job.pk} was not requeued: {exc}", messages.ERROR)
         return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
     if performed:
@@ -745,111 +734,3 @@ class WorkerAdmin(admin.ModelAdmin):
                 for job in jobs
             ),
         )
-
-
-# --- credits -----------------------------------------------------------------------------------
-
-LEDGER_ROWS = 50
-
-
-@admin.register(CreditAccount)
-class CreditAccountAdmin(admin.ModelAdmin):
-    """Balances, their ledger, and a form to grant credits. The balance itself only changes
-    through ``jobs.credits`` (always with a ledger line), never by editing the number."""
-
-    list_display = ("user", "balance", "updated_at")
-    search_fields = ("user__username", "user__email")
-    list_select_related = ("user",)
-    ordering = ("user__username",)
-    fields = ("user", "balance", "updated_at", "ledger")
-    readonly_fields = fields
-    change_form_template = "admin/jobs/creditaccount/change_form.html"
-
-    class Media:
-        css = {"all": ["jobs/admin.css"]}
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # an account opens with its owner's first paid job
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # read-only here; credits are granted with the form on the page
-
-    def get_urls(self) -> list[Any]:
-        urls = [
-            path(
-                "<int:object_id>/grant/",
-                self.admin_site.admin_view(self.grant_view),
-                name="jobs_creditaccount_grant",
-            )
-        ]
-        return urls + super().get_urls()
-
-    def grant_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
-        return _grant_post(request, modeladmin=self, object_id=object_id)
-
-    def render_change_form(self, request: HttpRequest, context: dict, *args: Any, **kwargs: Any):
-        context["can_grant"] = request.user.has_perm("jobs.change_creditaccount")
-        return super().render_change_form(request, context, *args, **kwargs)
-
-    @admin.display(description=f"ledger (latest {LEDGER_ROWS})")
-    def ledger(self, account: CreditAccount) -> str:
-        entries = account.entries.select_related("job")[:LEDGER_ROWS]
-        if not entries:
-            return "—"
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td class='num'>{}</td><td class='num'>{}</td>"
-            "<td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    since(entry.created_at),
-                    entry.get_kind_display(),
-                    f"{entry.delta:+d}",
-                    entry.balance_after,
-                    format_html(
-                        '<a href="{}">#{} {}</a>',
-                        reverse("admin:jobs_job_change", args=[entry.job_id]),
-                        entry.job_id,
-                        entry.job_type,
-                    )
-                    if entry.job_id
-                    else entry.job_type or "—",
-                    entry.note or "—",
-                )
-                for entry in entries
-            ),
-        )
-        return format_html(
-            '<table class="credit-ledger"><thead><tr><th>When</th><th>What</th>'
-            '<th class="num">Change</th><th class="num">Balance</th><th>Job</th><th>Note</th>'
-            "</tr></thead><tbody>{}</tbody></table>",
-            rows,
-        )
-
-
-@require_POST
-def _grant_post(
-    request: HttpRequest, *, modeladmin: CreditAccountAdmin, object_id: int
-) -> HttpResponse:
-    from jobs import credits
-
-    account = get_object_or_404(CreditAccount.objects.select_related("user"), pk=object_id)
-    if not request.user.has_perm("jobs.change_creditaccount"):
-        raise PermissionDenied("You may not grant credits.")
-    back = HttpResponseRedirect(reverse("admin:jobs_creditaccount_change", args=[account.pk]))
-    raw = request.POST.get("amount", "").strip()
-    if not raw.isdigit() or not 0 < int(raw) <= 1_000_000:
-        modeladmin.message_user(
-            request,
-            f"Give a whole number of credits from 1 to 1,000,000, not {raw!r}.",
-            messages.ERROR,
-        )
-        return back
-    note = request.POST.get("note", "").strip() or f"Granted by {request.user}"
-    balance = credits.grant(account.user, int(raw), note=note)
-    modeladmin.message_user(
-        request,
-        f"Granted {int(raw)} credits to {account.user}; the balance is {balance}.",
-        messages.SUCCESS,
-    )
-    return back

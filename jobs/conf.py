@@ -50,11 +50,6 @@ def retention_days() -> int:
     return int(getattr(settings, "JOB_RETENTION_DAYS", 7))
 
 
-def credits_starting_balance() -> int:
-    """Credits a user's account starts with when their first paid job is enqueued."""
-    return int(getattr(settings, "CREDITS_STARTING_BALANCE", 100))
-
-
 def dashboard_totals_ttl() -> float:
     """Seconds the dashboard reuses its all-time totals of finished jobs (0: never). Counting
     millions of finished rows is the one dashboard query whose cost grows with the table."""

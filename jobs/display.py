@@ -4,6 +4,7 @@ pretty JSON, and links from a job to what it works on."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -95,25 +96,16 @@ def admin_change_url(obj: Model) -> str:
         return ""
 
 
+_link_providers: list[Callable[[Any], list[tuple[str, str]]]] = []
+
+
+def register_link_provider(provider: Callable[[Any], list[tuple[str, str]]]) -> None:
+    """Let an app show links from a job's pages to what the job works on or made:
+    ``provider(job)`` returns ``(url, label)`` pairs. The queue knows nothing of those apps."""
+    if provider not in _link_providers:
+        _link_providers.append(provider)
+
+
 def job_links(job: Any) -> list[tuple[str, str]]:
-    """(admin url, label) for the brief a job works for, and for the transcript and SOP the job
-    made (or else the brief's latest ones)."""
-    links: list[tuple[str, str]] = []
-    brief = job.brief if job.brief_id else None
-    if brief is None:
-        return links
-    if url := admin_change_url(brief):
-        links.append((url, f"Brief: {brief}"))
-    for related, label in (("transcripts", "Transcript"), ("sops", "SOP")):
-        made = _latest(job, related) or _latest(brief, related)
-        if made is not None and (url := admin_change_url(made)):
-            links.append((url, f"{label} #{made.pk}"))
-    return links
-
-
-def _latest(obj: Model, related_name: str) -> Model | None:
-    """The newest row of a reverse relation, if the model has that relation."""
-    manager = getattr(obj, related_name, None)
-    if manager is None:
-        return None
-    return manager.order_by("-created_at", "-id").first()
+    """(url, label) pairs that the apps using the queue give for ``job``."""
+    return [link for provider in _link_providers for link in provider(job)]
