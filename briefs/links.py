@@ -24,6 +24,7 @@ from jobs.models import Job
 
 Link = tuple[str, str]
 SEARCH_LIMIT = 1000  # briefs matched by one search term
+MAX_ID = 2**63 - 1  # the largest primary key a database stores
 
 
 def brief_job_types() -> set[str]:
@@ -37,13 +38,11 @@ def brief_job_types() -> set[str]:
 
 def _brief_id(value: Any) -> int | None:
     """A payload's ``brief_id`` as an id, or None for anything else (payloads are untrusted)."""
-    if isinstance(value, bool):
+    if isinstance(value, str) and value.isdigit() and len(value) < 20:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
         return None
-    if isinstance(value, int):
-        return value if value > 0 else None
-    if isinstance(value, str) and value.isdigit() and len(value) < 19:
-        return int(value) or None
-    return None
+    return value if 0 < value <= MAX_ID else None
 
 
 def _brief_ids(jobs: Sequence[Any], types: set[str]) -> dict[int, int]:
