@@ -75,7 +75,7 @@ class _JobThread(threading.Thread):
     A thread stuck in a handler past its timeout is retired: it exits once the handler returns,
     and a fresh thread takes its place."""
 
-    def __init__(self, worker: Worker, index: int) -> None:
+    def __init__(self, worker: WorkerProcess, index: int) -> None:
         super().__init__(name=f"job-{index}", daemon=True)
         self.worker = worker
         self.inbox: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
@@ -101,7 +101,9 @@ class _JobThread(threading.Thread):
             connection.close()
 
 
-class Worker:
+class WorkerProcess:
+    """The runworker process loop (its database record is `jobs.models.Worker`)."""
+
     def __init__(
         self,
         *,

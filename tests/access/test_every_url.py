@@ -28,7 +28,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from api.models import ApiToken
 from briefs.models import SOP, Brief, Transcript
-from jobs.models import CreditAccount, Job
+from credits.models import CreditAccount
+from jobs.models import Job
 from jobs.models import Worker as WorkerRow
 from jobs.services import enqueue
 
@@ -87,8 +88,11 @@ RULES: dict[str, Rule] = {
     "admin:jobs_job_object_action": Rule(
         "POST", "/admin/jobs/job/{job}/do/cancel/", staff_page(302)
     ),
-    "admin:jobs_creditaccount_grant": Rule(
-        "POST", "/admin/jobs/creditaccount/{credit}/grant/", staff_page(302), body={"amount": "5"}
+    "admin:credits_creditaccount_grant": Rule(
+        "POST",
+        "/admin/credits/creditaccount/{credit}/grant/",
+        staff_page(302),
+        body={"amount": "5"},
     ),
     "admin:briefs_brief_start": Rule(
         "POST", "/admin/briefs/brief/{brief}/start/pipeline/", staff_page(302)
@@ -153,7 +157,7 @@ MODEL_OBJECTS = {
     "auth.user": "user",
     "jobs.job": "job",
     "jobs.worker": "worker",
-    "jobs.creditaccount": "credit",
+    "credits.creditaccount": "credit",
     "briefs.brief": "brief",
     "briefs.transcript": "transcript",
     "briefs.sop": "sop",

@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from briefs.models import SOP, Brief, Transcript
-from jobs import credits
+from credits import services as credits
 from jobs.models import Job
 
 pytestmark = pytest.mark.django_db

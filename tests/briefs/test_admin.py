@@ -193,7 +193,9 @@ def test_sop_is_numbered_steps_not_json(admin_client, superuser):
 
 def test_job_page_links_to_brief_transcript_and_sop(admin_client, superuser):
     brief = make_brief(superuser, media_type="video")
-    job = Job.objects.create(type="sop_extract", brief=brief, status=Job.Status.SUCCEEDED)
+    job = Job.objects.create(
+        type="sop_extract", payload={"brief_id": brief.pk}, status=Job.Status.SUCCEEDED
+    )
     transcript = Transcript.objects.create(
         brief=brief, segments=SEGMENTS, model="m", prompt_version="v1"
     )
