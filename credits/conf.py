@@ -12,6 +12,11 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+def setting(name: str) -> Any:
+    """The project's value of one of the credits settings, or its default."""
+    return getattr(settings, name, DEFAULTS[name])
+
+
 def starting_balance() -> int:
     """Credits a user's account starts with when their first paid job is enqueued."""
-    return int(getattr(settings, "CREDITS_STARTING_BALANCE", DEFAULTS["CREDITS_STARTING_BALANCE"]))
+    return int(setting("CREDITS_STARTING_BALANCE"))

@@ -21,7 +21,7 @@ from django.conf import global_settings, settings
 from config import settings as project_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ("jobs", "credits", "briefs", "api")  # credits: once it is an app of its own
+APPS = ("jobs", "credits", "briefs", "api")
 # Settings whose README default is a description, not a value the code could show.
 DESCRIBED_DEFAULTS = {"SECRET_KEY", "OPENAI_BASE_URL"}
 EMPTY_WORDS = {"empty", "unset", "*(none)*", "*(empty)*"}
