@@ -8,4 +8,6 @@ class BriefsConfig(AppConfig):
     verbose_name = "Briefs"
 
     def ready(self) -> None:
-        from briefs import checks, steps  # noqa: F401 - registers job types and checks
+        from briefs import checks, receivers, steps  # noqa: F401 - registers job types and checks
+
+        receivers.connect()

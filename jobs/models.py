@@ -17,7 +17,7 @@ from django.db import models, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from jobs import conf, fastpath
+from jobs import conf, fastpath, hooks
 
 
 def storable_text(text: str) -> str:
@@ -302,7 +302,7 @@ class Job(models.Model):
         """Finish the attempt with a result. False when the job is no longer this worker's."""
         now = timezone.now()
         on_success = list(on_success)
-        if not on_success and fastpath.available():
+        if not on_success and fastpath.available() and not hooks.succeeded.wants(self.type):
             if not fastpath.succeed(self, result, now=now):
                 return False
             self._succeeded(result, now)
@@ -327,6 +327,7 @@ class Job(models.Model):
             self._end_attempt(outcome=JobAttempt.Outcome.SUCCEEDED, now=now)
             for callback in on_success:
                 callback()
+            hooks.succeeded.send([self])
         return True
 
     def _succeeded(self, result: Any, now: datetime) -> None:
@@ -362,6 +363,7 @@ class Job(models.Model):
             self._end_attempt(outcome=JobAttempt.Outcome.CANCELLED, error=reason, now=now)
             self._refund_credits()
             self._cancel_dependents()
+            hooks.cancelled.send([self])
         return True
 
     def release(self) -> bool:
@@ -432,6 +434,10 @@ class Job(models.Model):
         if self.status != Job.Status.QUEUED:
             self._refund_credits()
             self._cancel_dependents()
+            if self.status == Job.Status.FAILED:
+                hooks.failed.send([self])
+            else:
+                hooks.cancelled.send([self])
 
     @staticmethod
     def backoff(attempt: int) -> timedelta:
@@ -463,6 +469,7 @@ class Job(models.Model):
                 self.status, self.error, self.finished_at = Job.Status.CANCELLED, reason, now
                 self._refund_credits()
                 self._cancel_dependents()
+                hooks.cancelled.send([self])
                 return True
             if Job.objects.filter(pk=self.pk, status=Job.Status.RUNNING).update(
                 cancel_requested=True
@@ -500,6 +507,7 @@ class Job(models.Model):
                 return False
             self.refresh_from_db()
             credits.charge_job(self)
+            hooks.requeued.send([self])
             reason = f"Dependency #{self.pk} ({self.type}) did not succeed"
             for job in self.dependents.filter(status=Job.Status.CANCELLED, error=reason):
                 job.requeue(now=now)

@@ -4,12 +4,13 @@ the files a step makes, labelling a result with the model that made it."""
 from __future__ import annotations
 
 import uuid
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from briefs import ai, prompts
-from briefs.models import Brief
+from briefs.models import Artifact, Brief
+from briefs.services import artifacts_replace
 from jobs.exceptions import PermanentError
-from jobs.models import Job
 
 if TYPE_CHECKING:
     from jobs.context import JobContext
@@ -41,13 +42,56 @@ def brief_text(brief: Brief) -> str:
     return "\n".join(lines)
 
 
+#: The artifact that holds each step's whole result (a document, or a file with its details).
+PRIMARY_KIND = {
+    "analysis": Artifact.Kind.ANALYSIS,
+    "storyboard": Artifact.Kind.STORYBOARD,
+    "asset_prep": Artifact.Kind.ASSET_REPORT,
+    "text_analysis": Artifact.Kind.TEXT_ANALYSIS,
+    "image_processing": Artifact.Kind.IMAGE,
+    "video_generation": Artifact.Kind.VIDEO,
+    "render": Artifact.Kind.RENDER_DOCUMENT,
+    "video_slim": Artifact.Kind.SLIM_VIDEO,
+}
+
+
 def earlier_results(brief: Brief) -> dict[str, Any]:
-    """The latest successful result of each job type of the brief."""
+    """What each earlier step of the brief made, from its current artifacts (never from job
+    rows, which may have been pruned): ``{step: result}``."""
     results: dict[str, Any] = {}
-    jobs = brief.jobs.filter(status=Job.Status.SUCCEEDED).order_by("finished_at", "id")
-    for job in jobs.only("type", "result"):
-        results[job.type] = job.result
+    for artifact in brief.artifacts.filter(current=True).order_by("id"):
+        if PRIMARY_KIND.get(artifact.step) == artifact.kind:
+            results[artifact.step] = (
+                artifact.document if artifact.document is not None else artifact.meta
+            )
     return results
+
+
+def keep(ctx: JobContext, brief: Brief, outputs: list[dict[str, Any]]) -> None:
+    """Save ``outputs`` as the brief's artifacts of this step in the transaction that marks the
+    job succeeded (see :func:`briefs.services.artifacts_replace`)."""
+    job = ctx.job
+
+    def save() -> None:
+        artifacts_replace(brief=brief, step=job.type, job=job, outputs=outputs)
+
+    ctx.on_success(save)
+
+
+def document(kind: str, name: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": kind, "name": name, "content_type": "application/json", "document": data}
+
+
+def stored_file(
+    kind: str, name: str, content_type: str, meta: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "name": PurePosixPath(name).name,
+        "content_type": content_type,
+        "file": name,
+        "meta": meta or {},
+    }
 
 
 def ai_label(result: ai.AIResult, prompt: prompts.Prompt | None = None) -> dict[str, Any]:

@@ -9,13 +9,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from briefs import ai, conf, fetch, media, offline, prompts, schemas
-from briefs.models import Brief
+from briefs.models import Artifact, Brief
 from briefs.steps.common import (
     ai_label,
     brief_text,
+    document,
     earlier_results,
     generated_name,
+    keep,
     load_brief,
+    stored_file,
 )
 from briefs.validators import brief_payload
 from jobs.exceptions import PermanentError
@@ -51,7 +54,13 @@ def analysis(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         ),
     )
     ctx.progress(95, "Saving the analysis")
-    return {**ai_label(result, prompt), "summary": result.data["summary"], "analysis": result.data}
+    output = {
+        **ai_label(result, prompt),
+        "summary": result.data["summary"],
+        "analysis": result.data,
+    }
+    keep(ctx, brief, [document(Artifact.Kind.ANALYSIS, "analysis.json", output)])
+    return output
 
 
 @register("storyboard", validate=brief_payload, cost=1)
@@ -75,18 +84,20 @@ def storyboard(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     )
     scenes = result.data["scenes"]
     total = sum(float(scene["duration_seconds"]) for scene in scenes)
-    return {
+    output = {
         **ai_label(result, prompt),
         "summary": f"{len(scenes)} scenes, {total:g}s in all",
         "scenes": scenes,
     }
+    keep(ctx, brief, [document(Artifact.Kind.STORYBOARD, "storyboard.json", output)])
+    return output
 
 
 @register("asset_prep", validate=brief_payload, timeout=1800)
 def asset_prep(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Fetch a brief's URL assets into storage, check every asset, review images.
 
-    Fetch URL assets into storage, check every asset with ffprobe, review images."""
+    Every asset is checked with ffprobe; images are reviewed by the vision model."""
     ctx.progress(2, "Checking the assets")
     brief = load_brief(payload)
     assets = [a for a in brief.assets or [] if isinstance(a, dict)]
@@ -95,13 +106,15 @@ def asset_prep(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         ctx.progress(5 + 90 * index // max(1, len(assets)), f"Preparing asset {index + 1}")
         prepared.append(_prepare_asset(brief, index, asset, ctx))
     usable = sum(1 for item in prepared if item.get("usable", True))
-    return {
+    output = {
         "provider": ai.provider(),
         "summary": f"{len(prepared)} asset(s) prepared, {usable} usable"
         if prepared
         else "No assets to prepare",
         "assets": prepared,
     }
+    keep(ctx, brief, [document(Artifact.Kind.ASSET_REPORT, "assets.json", output)])
+    return output
 
 
 def _prepare_asset(brief: Brief, index: int, asset: dict[str, Any], ctx: JobContext):  # type: ignore[no-untyped-def]
@@ -195,7 +208,13 @@ def text_analysis(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         schema_name="text_analysis",
         offline=lambda: offline.text_analysis(text=f"{brief.query} {brief.description}"),
     )
-    return {**ai_label(result, prompt), "summary": result.data["summary"], "analysis": result.data}
+    output = {
+        **ai_label(result, prompt),
+        "summary": result.data["summary"],
+        "analysis": result.data,
+    }
+    keep(ctx, brief, [document(Artifact.Kind.TEXT_ANALYSIS, "text-analysis.json", output)])
+    return output
 
 
 def _creative_prompt(brief: Brief, kind: str) -> str:
@@ -237,7 +256,7 @@ def image_processing(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]
         if not info.has_video:
             raise PermanentError("The image model's answer is not an image.")
         stored = media.store(local, generated_name(brief, ctx, "generated", ".png"))
-    return {
+    output = {
         **ai_label(result),
         "summary": f"Image {info.width}x{info.height} generated",
         "image": stored,
@@ -245,6 +264,8 @@ def image_processing(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]
         "height": info.height,
         "prompt": prompt_text,
     }
+    keep(ctx, brief, [stored_file(Artifact.Kind.IMAGE, stored, "image/png", output)])
+    return output
 
 
 def _scenes(brief: Brief) -> list[dict[str, Any]]:
@@ -281,12 +302,17 @@ def video_generation(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]
         ctx.progress(90, "Storing the video")
         info = media.probe_video(local, ctx=ctx, name="the generated video")
         stored = media.store(local, generated_name(brief, ctx, "generated", ".mp4"))
-    return {
+    output = {
         **details,
         "summary": f"Video of {info.duration:.1f}s generated ({details['mode']})",
         "video": stored,
         "probe": info.as_dict(),
     }
+    outputs = [stored_file(Artifact.Kind.VIDEO, stored, "video/mp4", output)]
+    if details.get("narration"):
+        outputs.append(stored_file(Artifact.Kind.NARRATION, details["narration"], "audio/mpeg"))
+    keep(ctx, brief, outputs)
+    return output
 
 
 def _video_from_api(brief: Brief, prompt_text: str, target: Path, ctx: JobContext) -> dict:  # type: ignore[type-arg]
@@ -349,24 +375,29 @@ def _video_from_keyframes(brief: Brief, target: Path, tmp: Path, ctx: JobContext
     media.slideshow(frames, target, audio=audio, ctx=ctx)
     assert image_result is not None
     models = [image_result.model] + ([voice.model] if voice is not None and voice.data else [])
-    return {
+    details = {
         "provider": image_result.provider,
         "model": "+".join(models),
         "mode": "keyframes",
         "scenes": len(frames),
         "narrated": audio is not None,
     }
+    if audio is not None:
+        details["narration"] = media.store(audio, generated_name(brief, ctx, "generated", ".mp3"))
+    return details
 
 
 @register("render", validate=brief_payload, cost=1, timeout=1800)
 def render(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Render the final delivery of a brief: media files and a written summary.
 
-    The delivery: a rendered video (video briefs), the final files, and a written summary."""
+    A rendered video (video briefs), the final files, and a written summary (the render
+    document)."""
     ctx.progress(5, "Collecting the results")
     brief = load_brief(payload)
     earlier = earlier_results(brief)
     files: list[str] = []
+    outputs: list[dict[str, Any]] = []
     if brief.media_type == Brief.MediaType.VIDEO:
         source = (earlier.get("video_generation") or {}).get("video")
         if source:
@@ -375,6 +406,7 @@ def render(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
                 target = Path(tmp) / "final.mp4"
                 media.render_video(local, target, ctx=ctx)
                 files.append(media.store(target, generated_name(brief, ctx, "render", ".mp4")))
+                outputs.append(stored_file(Artifact.Kind.VIDEO, files[-1], "video/mp4"))
     elif brief.media_type == Brief.MediaType.IMAGE:
         image = (earlier.get("image_processing") or {}).get("image")
         if image:
@@ -395,9 +427,12 @@ def render(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         schema_name="render",
         offline=lambda: offline.render(title=brief.title, steps=earlier, media=files),
     )
-    return {
+    output = {
         **ai_label(result, prompt),
         "summary": result.data["title"],
         "document": result.data,
         "files": files,
     }
+    outputs.insert(0, document(Artifact.Kind.RENDER_DOCUMENT, "render.json", output))
+    keep(ctx, brief, outputs)
+    return output

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from django.core.files.storage import default_storage
 
 from briefs import ai, conf, media, offline, prompts, schemas
-from briefs.models import SOP, Brief, Transcript
-from briefs.steps.common import ai_label, load_brief
+from briefs.models import SOP, Artifact, Brief, Transcript
+from briefs.steps.common import ai_label, keep, load_brief, stored_file
 from briefs.validators import sop_payload, video_payload
 from jobs.exceptions import PermanentError
 from jobs.registry import register
@@ -51,7 +51,7 @@ def video_slim(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
             slim_info = media.probe_video(target, ctx=ctx, name="the slim copy")
             ctx.progress(90, "Storing the slim copy")
             stored = media.store(target, media.slim_name(raw))
-    return {
+    output = {
         "summary": f"Slim copy of {raw_info.duration:.1f}s at {slim_info.height}p, 1 fps",
         "raw": raw,
         "slim": stored,
@@ -59,6 +59,8 @@ def video_slim(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         "slim_probe": slim_info.as_dict(),
         "settings": {"fps": media.SLIM_FPS, "max_height": media.SLIM_HEIGHT, "crf": media.SLIM_CRF},
     }
+    keep(ctx, brief, [stored_file(Artifact.Kind.SLIM_VIDEO, stored, "video/mp4", output)])
+    return output
 
 
 @register("transcribe", validate=video_payload, cost=2, timeout=3600)

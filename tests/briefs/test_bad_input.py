@@ -18,7 +18,8 @@ def run_worker() -> None:
 
 
 def statuses(brief: Brief) -> list[tuple[str, str]]:
-    return list(brief.jobs.order_by("id").values_list("type", "status"))
+    jobs = Job.objects.filter(brief_links__brief=brief).order_by("id")
+    return list(jobs.values_list("type", "status"))
 
 
 @pytest.mark.django_db(transaction=True)
