@@ -299,7 +299,7 @@ def get_sop(request: HttpRequest, sop_id: Id) -> Any:
     response={200: None, **COMMON_ERRORS, 404: ErrorOut},
     url_name="download_output",
 )
-def download_output(request: HttpRequest, artifact_id: Id) -> HttpResponse:
+def download_output(request: HttpRequest, artifact_id: Id) -> HttpResponse | FileResponse:
     """One output of a brief: the stored file, or the JSON document. Only the brief's owner
     (and staff) may download it; anyone else gets 404."""
     artifact = access.get_visible(

@@ -35,7 +35,7 @@ def snapshot(brief: Brief, media_root: Path) -> list[tuple]:
     """Each current output with what it holds: the file's bytes or the JSON document."""
     rows = []
     for artifact in Artifact.objects.filter(brief=brief, current=True).order_by("id"):
-        held = (media_root / artifact.file.name).read_bytes() if artifact.file else None
+        held = (media_root / str(artifact.file.name)).read_bytes() if artifact.file else None
         rows.append(
             (artifact.pk, artifact.kind, artifact.step, artifact.size, held, artifact.document)
         )
