@@ -224,7 +224,8 @@ def _start_chain(brief: Brief, steps: list[str], extra: dict[str, Any]) -> list[
     jobs: list[Job] = []
     with transaction.atomic():
         locked = Brief.objects.select_for_update().get(pk=brief.pk)
-        if locked.job_links.filter(status__in=LIVE_LINKS).exists():
+        # A live link whose job row was deleted (by hand, while queued) will never move.
+        if locked.job_links.filter(status__in=LIVE_LINKS, job__isnull=False).exists():
             raise BriefError(
                 f"Brief #{brief.pk} is already processing; wait for its jobs or cancel them."
             )
@@ -270,7 +271,11 @@ def brief_link_jobs(*, brief: Brief, jobs: list[Job]) -> None:
 def brief_refresh_status(*, brief_id: int) -> str:
     """Store the brief's status as its link rows say (never from job rows: they may be gone)."""
     rows = BriefJob.objects.filter(brief_id=brief_id).order_by("id")
-    status = status_from_links(rows.values_list("job_type", "status"))
+    status = status_from_links(
+        # A job deleted while still live will never run: it counts as cancelled.
+        (job_type, BriefJob.Status.CANCELLED if job_id is None and status in LIVE_LINKS else status)
+        for job_type, status, job_id in rows.values_list("job_type", "status", "job_id")
+    )
     Brief.objects.filter(pk=brief_id).exclude(status=status).update(status=status)
     return status
 
@@ -285,8 +290,9 @@ def brief_jobs_moved(*, jobs: list[Job]) -> None:
         return
     list(Brief.objects.select_for_update().filter(pk__in=brief_ids).values_list("pk", flat=True))
     for job in jobs:
+        failed = job.status in (BriefJob.Status.FAILED, BriefJob.Status.CANCELLED)
         BriefJob.objects.filter(job_id=job.pk).update(
-            status=job.status, error=job.error or "", finished_at=job.finished_at
+            status=job.status, error=job.error if failed else "", finished_at=job.finished_at
         )
     for brief_id in brief_ids:
         brief_refresh_status(brief_id=brief_id)

@@ -237,3 +237,14 @@ def test_requeue_makes_a_failed_brief_processing_and_deleting_jobs_keeps_its_sta
     assert brief.status == "completed"
     assert brief.job_links.get().job_id is None
     assert brief.job_links.get().status == "succeeded"
+
+
+@pytest.mark.django_db
+def test_a_live_job_deleted_by_hand_does_not_block_the_brief(user):
+    brief = make(user, "text")
+    (job,) = brief_start(brief=brief)
+    Job.objects.filter(pk=job.pk).delete()  # e.g. staff deleted it in the admin while queued
+    (again,) = brief_start(brief=brief)  # not "already processing"
+    finish(again, "succeeded")
+    assert Brief.objects.get(pk=brief.pk).status == "completed"
+    assert [link.job_id for link in brief.job_links.order_by("id")] == [None, again.pk]

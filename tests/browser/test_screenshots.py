@@ -114,7 +114,7 @@ def test_screenshots(logged_in, start_worker, screenshots_dir):
 
     sop = seed_brief_with_sop()
     page.goto(f"/admin/briefs/brief/{sop.brief_id}/change/")
-    expect(page.locator("#jobs-group")).to_be_visible()
+    expect(page.locator("#job_links-group")).to_be_visible()
     page.screenshot(path=screenshots_dir / "admin-brief.png", full_page=True)
     page.goto(f"/admin/briefs/sop/{sop.pk}/change/")
     expect(page.locator(".sop-steps")).to_be_visible()
