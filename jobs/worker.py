@@ -33,7 +33,7 @@ from django.db import (
 )
 from django.utils import timezone
 
-from jobs import conf, fastpath, registry
+from jobs import conf, fastpath, hooks, registry
 from jobs.context import JobContext
 from jobs.exceptions import (
     InvalidPayload,
@@ -312,7 +312,7 @@ class WorkerProcess:
             handler = registry.get(job.type).handler
             result = handler(job.payload, ctx)
             _ensure_json(result)
-            if not ctx._on_success and fastpath.available():
+            if not ctx._on_success and fastpath.available() and not hooks.succeeded.wants(job.type):
                 # Hand the success to the main loop, which records the successes of all the
                 # jobs that finished meanwhile in one statement (then frees this thread).
                 with self._lock:
