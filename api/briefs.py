@@ -27,6 +27,7 @@ from api.schemas import (
 )
 from briefs import conf as briefs_conf
 from briefs import services
+from briefs.exceptions import QuotaExceeded
 from briefs.models import SOP, Brief, Transcript
 from jobs.models import Job
 
@@ -230,7 +231,10 @@ def upload(
     kind: Form[str | None] = None,
 ) -> Any:
     """Store a file (multipart field `file`) for a brief; put the answer in the brief's
-    `assets`. `kind` (video, image, audio, text) is guessed from the name when not given."""
+    `assets`. `kind` (video, image, audio, text) is guessed from the name when not given.
+    The content must be a plain file of that kind (a video ffmpeg reads as MP4, MKV/WebM,
+    AVI, …; an image PNG, JPEG, GIF, WebP, …; UTF-8 text): anything else, a playlist for one,
+    is refused with 422. The stored name is ours. Over the caller's storage quota: 413."""
     limit = briefs_conf.asset_max_bytes()
     if file.size is not None and file.size > limit:
         raise ApiError(
@@ -246,7 +250,10 @@ def upload(
             f"kind must be one of {', '.join(services.ASSET_KINDS)}.",
             field="kind",
         )
-    asset = services.asset_store_upload(owner=request.auth, file=file, kind=kind)  # type: ignore[attr-defined]
+    try:
+        asset = services.asset_store_upload(owner=request.auth, file=file, kind=kind)  # type: ignore[attr-defined]
+    except QuotaExceeded as exc:
+        raise ApiError(413, "quota_exceeded", str(exc), field="file") from None
     return Status(201, asset)
 
 

@@ -104,3 +104,13 @@ def ffmpeg() -> str:
 
 def ffprobe() -> str:
     return str(_get("FFPROBE_BINARY", "ffprobe"))
+
+
+def upload_quota_bytes() -> int:
+    """How many bytes of uploads one user may keep; 0 means no limit."""
+    return int(_get("BRIEFS_UPLOAD_QUOTA_BYTES", 5 * 1024 * 1024 * 1024))
+
+
+def upload_unattached_hours() -> float:
+    """An upload no brief uses is deleted after this many hours (``manage.py prune_uploads``)."""
+    return float(_get("BRIEFS_UPLOAD_UNATTACHED_HOURS", 24))

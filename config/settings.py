@@ -53,6 +53,8 @@ DEV_DEFAULTS = {
     "BRIEFS_ASSET_MAX_BYTES": (int, 500 * 1024 * 1024),
     "BRIEFS_ASSET_FETCH_TIMEOUT": (float, 30.0),
     "BRIEFS_ALLOW_PRIVATE_URLS": (bool, False),
+    "BRIEFS_UPLOAD_QUOTA_BYTES": (int, 5 * 1024 * 1024 * 1024),
+    "BRIEFS_UPLOAD_UNATTACHED_HOURS": (float, 24.0),
     "FFMPEG_BINARY": (str, "ffmpeg"),
     "FFPROBE_BINARY": (str, "ffprobe"),
 }
@@ -80,6 +82,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "api.limits.BodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -87,6 +90,13 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+]
+
+# Uploads stop at BRIEFS_ASSET_MAX_BYTES (api/limits.py), before Django's own handlers.
+FILE_UPLOAD_HANDLERS = [
+    "api.limits.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -205,6 +215,8 @@ BRIEFS_AUDIO_CHUNK_SECONDS = env("BRIEFS_AUDIO_CHUNK_SECONDS")
 BRIEFS_ASSET_MAX_BYTES = env("BRIEFS_ASSET_MAX_BYTES")
 BRIEFS_ASSET_FETCH_TIMEOUT = env("BRIEFS_ASSET_FETCH_TIMEOUT")
 BRIEFS_ALLOW_PRIVATE_URLS = env("BRIEFS_ALLOW_PRIVATE_URLS")
+BRIEFS_UPLOAD_QUOTA_BYTES = env("BRIEFS_UPLOAD_QUOTA_BYTES")
+BRIEFS_UPLOAD_UNATTACHED_HOURS = env("BRIEFS_UPLOAD_UNATTACHED_HOURS")
 FFMPEG_BINARY = env("FFMPEG_BINARY")
 FFPROBE_BINARY = env("FFPROBE_BINARY")
 
