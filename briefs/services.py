@@ -32,7 +32,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from briefs import conf, media
+from briefs import conf, fetch, media
 from briefs.exceptions import BriefError, QuotaExceeded
 from briefs.models import Brief, Upload
 from jobs import credits
@@ -151,9 +151,15 @@ def clean_assets(assets: Any) -> list[dict[str, Any]]:
         item: dict[str, Any] = {"kind": kind}
         if has_url:
             url = str(asset["url"]).strip()
+            try:
+                fetch.parse(url)
+            except fetch.FetchError as exc:
+                if "Only http(s)" in str(exc):
+                    raise ValidationError(
+                        f"Asset {index}: only http(s) URLs can be fetched ({url[:200]!r})."
+                    ) from None
+                raise ValidationError(f"Asset {index}: {exc}") from None
             parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValidationError(f"Asset {index}: only http(s) URLs can be fetched ({url!r}).")
             item["url"] = url
             item["name"] = upload_display_name(
                 str(asset.get("name") or PurePosixPath(parts.path).name or "asset")
