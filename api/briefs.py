@@ -127,7 +127,7 @@ def checked_assets(user: Any, assets: list[AssetIn | str]) -> list[Any]:
         name = item.get("file")
         if name is not None:
             parts = name.split("/")
-            mine = name.startswith(prefix) or access.is_staff(user)
+            mine = name.startswith(prefix) or access.can(user, "briefs.change_brief")
             if not mine or ".." in parts or name.startswith("/"):
                 raise ApiError(
                     422,
@@ -200,6 +200,7 @@ def integrate_brief(request: HttpRequest, data: BriefIntegrateIn) -> Any:
     type's whole pipeline (each step waits for the one before)."""
     user = request.auth  # type: ignore[attr-defined]
     brief = access.get_visible(Brief.objects.all(), user, data.brief_id, what="Brief")
+    access.require_for_owned(user, brief, "briefs.change_brief", "start other users' briefs")
     with access.job_limit(user):
         jobs = services.brief_start(
             brief=brief, use_pipeline=data.use_pipeline, storyboard=data.storyboard
@@ -219,6 +220,7 @@ def start_sop(request: HttpRequest, brief_id: Id) -> Any:
     """Make an SOP from the brief's uploaded video: slim it, transcribe it, extract the SOP."""
     user = request.auth  # type: ignore[attr-defined]
     brief = access.get_visible(Brief.objects.all(), user, brief_id, what="Brief")
+    access.require_for_owned(user, brief, "briefs.change_brief", "start other users' briefs")
     with access.job_limit(user):
         jobs = services.brief_start_sop(brief=brief)
     return Status(202, started(brief, jobs))

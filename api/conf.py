@@ -57,3 +57,12 @@ def health_thresholds() -> dict[str, float]:
     }
     overrides = getattr(settings, "API_HEALTH_THRESHOLDS", {}) or {}
     return {key: float(overrides.get(key, value)) for key, value in defaults.items()}
+
+
+def max_result_bytes() -> int:
+    """The largest job result ``GET /api/jobs/{id}`` shows (larger: ``result_truncated``)."""
+    return int(getattr(settings, "API_MAX_RESULT_BYTES", 1024 * 1024))
+
+
+#: The largest result shown per job in lists (a list holds up to 200 jobs).
+LIST_RESULT_BYTES = 16 * 1024

@@ -95,13 +95,13 @@ def prompt_payload(payload: dict[str, Any]) -> dict[str, Any]:
     return {"prompt": _text(payload, "prompt", example='{"prompt": "Write a poem"}')}
 
 
-@register("analysis", validate=brief_payload, cost=1)
+@register("analysis", validate=brief_payload, cost=1, user_startable=True)
 def analysis(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Work out what a brief asks for: intent, audience, key points, deliverables."""
     return steps.analysis(payload, ctx)
 
 
-@register("storyboard", validate=brief_payload, cost=1)
+@register("storyboard", validate=brief_payload, cost=1, user_startable=True)
 def storyboard(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Plan the scenes of a brief."""
     return steps.storyboard(payload, ctx)
@@ -113,7 +113,7 @@ def asset_prep(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     return steps.asset_prep(payload, ctx)
 
 
-@register("text_analysis", validate=brief_payload, cost=1)
+@register("text_analysis", validate=brief_payload, cost=1, user_startable=True)
 def text_analysis(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Analyse the text of a brief and its text assets."""
     return steps.text_analysis(payload, ctx)
@@ -137,19 +137,19 @@ def render(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     return steps.render(payload, ctx)
 
 
-@register("ai_generation", validate=review_payload, cost=1)
+@register("ai_generation", validate=review_payload, cost=1, user_startable=True)
 def ai_generation(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Reply to a customer review in a given tone."""
     return steps.ai_generation(payload, ctx)
 
 
-@register("sentiment_analysis", validate=sentiment_payload, cost=1)
+@register("sentiment_analysis", validate=sentiment_payload, cost=1, user_startable=True)
 def sentiment_analysis(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """The sentiment of a text: overall, score and per aspect."""
     return steps.sentiment_analysis(payload, ctx)
 
 
-@register("prompt_analysis", validate=prompt_payload, cost=1)
+@register("prompt_analysis", validate=prompt_payload, cost=1, user_startable=True)
 def prompt_analysis(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Review a prompt and suggest a clearer one."""
     return steps.prompt_analysis(payload, ctx)

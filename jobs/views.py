@@ -43,7 +43,8 @@ class HtmxHttpRequest(HttpRequest):
 
 
 def staff_required(view: View) -> View:
-    """Anonymous users go to the admin login (htmx polls too); other non-staff get a 403."""
+    """Anonymous users go to the admin login (htmx polls too); other non-staff, and staff who
+    may not view jobs in the admin, get a 403."""
 
     @wraps(view)
     def wrapped(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -56,6 +57,8 @@ def staff_required(view: View) -> View:
             return redirect(login)
         if not (user.is_active and user.is_staff):
             raise PermissionDenied("The job dashboard is for staff.")
+        if not user.has_perm("jobs.view_job"):  # what the admin's job list needs too
+            raise PermissionDenied("The job dashboard needs the permission to view jobs.")
         return view(request, *args, **kwargs)
 
     return wrapped
