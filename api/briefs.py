@@ -30,6 +30,7 @@ from briefs import services
 from briefs.exceptions import QuotaExceeded
 from briefs.models import SOP, Brief, Transcript
 from jobs.models import Job
+from jobs.redact import public_text
 
 router = Router(tags=["briefs"])
 uploads = Router(tags=["briefs"])
@@ -88,7 +89,7 @@ def brief_out(brief: Brief) -> dict[str, Any]:
         "media_type": brief.media_type,
         "assets": brief.assets if isinstance(brief.assets, list) else [],
         "status": brief.status,
-        "failure_reason": brief.failure_reason,
+        "failure_reason": public_text(brief.failure_reason),
         "created_at": brief.created_at,
         "updated_at": brief.updated_at,
         "status_url": brief_url(brief.pk),

@@ -21,6 +21,7 @@ from jobs import registry, services
 from jobs.backends import TASK_JOB_TYPE
 from jobs.exceptions import UnknownJobType
 from jobs.models import Job
+from jobs.redact import public_text
 
 router = Router(tags=["jobs"])
 
@@ -60,10 +61,10 @@ def job_out(job: Job, *, result_limit: int | None = None) -> dict[str, Any]:
         "priority": job.priority,
         "status": job.status,
         "progress": job.progress,
-        "current_step": job.current_step,
+        "current_step": public_text(job.current_step),
         "result": result,
         "result_truncated": truncated,
-        "error": job.error,
+        "error": public_text(job.error),  # staff read the full text in the admin
         "attempts": job.attempts,
         "max_attempts": job.max_attempts,
         "cancel_requested": job.cancel_requested,

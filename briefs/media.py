@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import re
 import shutil
 import subprocess
 import tempfile
@@ -25,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -33,6 +31,7 @@ from django.core.files.utils import validate_file_name
 
 from briefs import conf
 from jobs.exceptions import PermanentError
+from jobs.redact import public_text
 
 if TYPE_CHECKING:
     from jobs.context import JobContext
@@ -166,24 +165,10 @@ def run_bytes(
     return out
 
 
-_CONTEXT = re.compile(r"\[[\w:.-]+ @ (?:0x)?[0-9a-fA-F]+\]\s*")
-_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{4,}\b")
-
-
 def scrub(text: str) -> str:
     """ffmpeg's words without what a user must not see: its ``[hls @ 0x55…]`` prefixes and
     memory addresses, and the server's own folders (a file is named by its last part)."""
-    text = _ADDRESS.sub("0x…", _CONTEXT.sub("", text))
-    for root in _private_roots():
-        text = text.replace(root + "/", "").replace(root, "…")
-    return text
-
-
-def _private_roots() -> list[str]:
-    roots = {str(getattr(settings, "MEDIA_ROOT", "") or ""), str(settings.BASE_DIR)}
-    roots.add(tempfile.gettempdir())
-    # the longest first, so a folder inside another is removed whole
-    return sorted((root.rstrip("/") for root in roots if len(root) > 1), key=len, reverse=True)
+    return public_text(text)
 
 
 def probe(
