@@ -30,8 +30,6 @@ def too_large(request: HttpRequest, size: int | None) -> HttpResponse:
         )
     else:
         response = HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
-    # the unread body stays on the socket: do not let the server wait for it
-    response["Connection"] = "close"
     return response
 
 

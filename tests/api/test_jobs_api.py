@@ -258,3 +258,33 @@ def test_start_without_a_body_uses_an_empty_payload(as_alice):
 
     assert response.status_code == 202, response.content
     assert Job.objects.get().payload == {}
+
+
+# --- issue 11, hole 9: amplification --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("type_", "payload"),
+    [("noop", {"blob": "x" * 1000}), ("sleep", {"seconds": 3600}), ("test_fail", {})],
+)
+def test_users_start_only_job_types_marked_user_startable(as_alice, type_, payload):
+    response = as_alice.post(f"/api/jobs/{type_}/start", {"payload": payload})
+
+    assert response.status_code == 403
+    assert "cannot be started through the API" in response.json()["message"]
+    assert "test_echo" in response.json()["message"]  # says which types may be started
+    assert not Job.objects.exists()
+
+
+def test_results_in_answers_have_a_size_bound(as_staff, settings):
+    settings.API_MAX_RESULT_BYTES = 10_000
+    big = services.enqueue("noop", {}, owner=as_staff.user)
+    small = services.enqueue("noop", {}, owner=as_staff.user)
+    Job.objects.filter(pk=big.pk).update(status=Job.Status.SUCCEEDED, result={"x": "y" * 50_000})
+    Job.objects.filter(pk=small.pk).update(status=Job.Status.SUCCEEDED, result={"x": "y"})
+
+    one = as_staff.get(f"/api/jobs/{big.pk}")
+    assert one.json()["result"] is None and one.json()["result_truncated"] is True
+    assert len(one.content) < 5_000
+    listed = {job["id"]: job for job in as_staff.get("/api/jobs").json()["jobs"]}
+    assert listed[big.pk]["result_truncated"] and listed[small.pk]["result"] == {"x": "y"}
