@@ -213,6 +213,9 @@ class Job(models.Model):
         "briefs.Brief", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
     )
     unique_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 - NULLs never collide
+    #: Whose keys a ``unique_key`` is unique among: 0 for system and staff jobs (one global
+    #: scope), else the owner's id (a user can neither see nor block another user's key).
+    unique_scope = models.BigIntegerField(default=0, db_default=0, editable=False)
     depends_on = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="dependents"
     )
@@ -271,9 +274,9 @@ class Job(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["unique_key"],
+                fields=["unique_scope", "unique_key"],
                 condition=Q(status__in=["queued", "running"]),
-                name="job_unique_key_live",
+                name="job_unique_key_scope_live",
             ),
             models.CheckConstraint(condition=Q(progress__lte=100), name="job_progress_max_100"),
         ]

@@ -41,7 +41,9 @@ def enqueue(
     max_attempts: int | None = None,
     timeout: float | None = None,
 ) -> Job:
-    """Add one job. With a ``unique_key`` that a queued or running job holds, return that job.
+    """Add one job. With a ``unique_key`` that a queued or running job holds in the same scope,
+    return that job. A user's keys are their own (scoped by owner); jobs without an owner or
+    owned by staff share one global scope (:func:`unique_scope`).
 
     A job type with a ``cost`` charges ``owner`` in the same transaction; without enough credits
     :class:`~jobs.exceptions.InsufficientCredits` is raised and nothing is enqueued.
@@ -66,14 +68,17 @@ def enqueue(
     paid = owner is not None and credits.cost_of(type) > 0
     with transaction.atomic(savepoint=paid):
         if unique_key:
-            existing = Job.objects.live().filter(unique_key=unique_key).first()
+            holders = Job.objects.live().filter(
+                unique_scope=job.unique_scope, unique_key=unique_key
+            )
+            existing = holders.first()
             if existing:
                 return existing
             try:
                 with transaction.atomic():
                     job.save(force_insert=True)
             except IntegrityError:
-                return Job.objects.live().get(unique_key=unique_key)
+                return holders.get()
         else:
             job.save(force_insert=True)
         credits.charge_jobs([job])
@@ -95,6 +100,14 @@ def enqueue_many(type: str, payloads: Iterable[dict[str, Any]], **options: Any) 
         created = Job.objects.bulk_create(jobs, batch_size=1000)
         credits.charge_jobs(created)
     return created
+
+
+def unique_scope(owner: Any) -> int:
+    """The scope of an owner's unique keys: 0 (global) for no owner and for staff, else the
+    owner's id."""
+    if owner is None or getattr(owner, "is_staff", False):
+        return 0
+    return int(owner.pk)
 
 
 def notify_queued(queues: set[str]) -> None:
@@ -165,6 +178,7 @@ def _build(
         payload=payload,
         run_at=run_at or timezone.now(),
         unique_key=unique_key,
+        unique_scope=unique_scope(owner) if unique_key else 0,
         owner=owner,
         brief=brief,
         depends_on=depends_on,

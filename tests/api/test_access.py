@@ -165,14 +165,25 @@ def test_finished_jobs_do_not_count_against_the_limit(as_alice, settings):
     assert as_alice.post("/api/jobs/test_echo/start").status_code == 202
 
 
-def test_a_unique_key_held_by_another_user_reveals_nothing(as_alice, as_bob):
+def test_unique_keys_are_per_user_so_no_one_learns_or_blocks_anothers(as_alice, as_bob):
     mine = as_alice.post("/api/jobs/test_echo/start", {"unique_key": "report-1"}).json()["job_id"]
 
     again = as_alice.post("/api/jobs/test_echo/start", {"unique_key": "report-1"})
-    assert again.json()["job_id"] == mine
+    assert again.status_code == 202 and again.json()["job_id"] == mine
     theirs = as_bob.post("/api/jobs/test_echo/start", {"unique_key": "report-1"})
-    assert theirs.status_code == 409
-    assert str(mine) not in theirs.content.decode()
+    assert theirs.status_code == 202  # bob's own job: alice's key neither blocks nor shows
+    assert theirs.json()["job_id"] != mine
+    assert Job.objects.get(pk=theirs.json()["job_id"]).owner == as_bob.user
+    assert Job.objects.filter(unique_key="report-1", status="queued").count() == 2
+
+
+def test_system_and_staff_jobs_keep_one_global_scope(as_staff, alice):
+    system = services.enqueue("noop", {}, unique_key="nightly")
+    assert services.enqueue("noop", {}, unique_key="nightly").pk == system.pk
+    staff_job = as_staff.post("/api/jobs/noop/start", {"unique_key": "nightly"})
+    assert staff_job.json()["job_id"] == system.pk  # staff share the global scope
+    users = services.enqueue("noop", {}, unique_key="nightly", owner=alice)
+    assert users.pk != system.pk  # a user's key is theirs alone
 
 
 def test_admin_creates_a_token_shows_it_once_and_revokes_it(django_user_model, alice):
