@@ -65,3 +65,8 @@ def prepare_statements() -> bool:
     """Prepare the worker's claim and completion statements on PostgreSQL (turn off behind a
     pooler in transaction mode that cannot keep prepared statements)."""
     return bool(getattr(settings, "JOBS_PREPARED_STATEMENTS", True))
+
+
+def outage_reminder_seconds() -> float:
+    """While the database is unreachable, a worker reminds the log this often."""
+    return float(getattr(settings, "JOBS_OUTAGE_REMINDER_SECONDS", 60.0))

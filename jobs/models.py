@@ -367,8 +367,9 @@ class Job(models.Model):
             self._cancel_dependents()
         return True
 
-    def release(self) -> bool:
-        """Give a running job back to the queue without counting the attempt (shutdown).
+    def release(self, reason: str = "Worker shut down") -> bool:
+        """Give a running job back to the queue without counting the attempt (a shutdown, or
+        the database lost mid-attempt: neither is the job's fault).
 
         A job that staff asked to cancel is cancelled instead. False when not released."""
         with transaction.atomic():
@@ -386,7 +387,7 @@ class Job(models.Model):
             if not released:
                 self.mark_cancelled("Cancelled while running (stopped at worker shutdown)")
                 return False
-            self._end_attempt(outcome=JobAttempt.Outcome.RELEASED, error="Worker shut down")
+            self._end_attempt(outcome=JobAttempt.Outcome.RELEASED, error=reason)
             self.status, self.attempts, self.worker_id = Job.Status.QUEUED, self.attempts - 1, ""
         return True
 
