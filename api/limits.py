@@ -69,3 +69,36 @@ class LimitedUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size: int) -> None:
         return None
+
+
+class NulCharacterMiddleware:
+    """Refuse a query string or form with a NUL character (``%00``) with a 400 that says so:
+    PostgreSQL cannot store or even compare text holding one, so a filter or search with it
+    would otherwise end in a database error (a 500) on any page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        where = _nul_in(request.GET, "query string")
+        if where is None and request.method == "POST" and _is_form(request):
+            where = _nul_in(request.POST, "form")
+        if where is None:
+            return self.get_response(request)
+        message = f"The {where} contains a NUL character (%00), which cannot be used; remove it."
+        if request.path.startswith("/api/"):
+            return JsonResponse(
+                {"error": "bad_request", "message": message, "fields": []}, status=400
+            )
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+
+
+def _is_form(request: HttpRequest) -> bool:
+    return request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _nul_in(data: Any, where: str) -> str | None:
+    for key, values in data.lists():
+        if "\x00" in key or any("\x00" in value for value in values):
+            return where
+    return None

@@ -34,6 +34,7 @@ from jobs.display import (
     status_badge,
 )
 from jobs.exceptions import InsufficientCredits
+from jobs.forms import JobAdminForm, parse_id
 from jobs.models import CreditAccount, Job, JobAttempt, JobQuerySet, Worker
 
 ACTION_LIMIT = 10_000
@@ -334,6 +335,7 @@ OBJECT_ACTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
+    form = JobAdminForm
     list_display = (
         "id",
         "status_badge",
@@ -491,8 +493,10 @@ class JobAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Job], search_term: str
     ) -> tuple[QuerySet[Job], bool]:
         term = search_term.strip().lstrip("#")
-        if term.isdigit():
-            return queryset.filter(pk=int(term)), False
+        if (job_id := parse_id(term)) is not None:
+            return queryset.filter(pk=job_id), False
+        if term.isascii() and term.isdigit():
+            return queryset.none(), False  # a number no job can have
         if not term:
             return queryset, False
         return queryset.filter(Q(brief__title__icontains=term) | Q(error__icontains=term)), False
@@ -838,7 +842,7 @@ def _grant_post(
         raise PermissionDenied("You may not grant credits.")
     back = HttpResponseRedirect(reverse("admin:jobs_creditaccount_change", args=[account.pk]))
     raw = request.POST.get("amount", "").strip()
-    if not raw.isdigit() or not 0 < int(raw) <= 1_000_000:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 7) or not 0 < int(raw) <= 1_000_000:
         modeladmin.message_user(
             request,
             f"Give a whole number of credits from 1 to 1,000,000, not {raw!r}.",

@@ -28,7 +28,7 @@ from django_htmx.middleware import HtmxDetails
 from jobs import selectors
 from jobs.charts import throughput_chart
 from jobs.exceptions import InsufficientCredits, JobError
-from jobs.forms import EnqueueForm
+from jobs.forms import EnqueueForm, parse_id
 from jobs.models import Job
 from jobs.services import enqueue, enqueue_many
 
@@ -93,8 +93,8 @@ def _permissions(request: HtmxHttpRequest) -> dict[str, bool]:
 @staff_required
 def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     job = None
-    if (job_id := request.GET.get("job", "")).isdigit():
-        job = Job.objects.select_related("brief").filter(pk=int(job_id)).first()
+    if (job_id := parse_id(request.GET.get("job", ""))) is not None:
+        job = Job.objects.select_related("brief").filter(pk=job_id).first()
     context = {
         **_overview_context(),
         **_chart_context(),
