@@ -180,21 +180,25 @@ def clean_assets(assets: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
-#: The longest user-given file name kept (for display; the stored name is ours).
-MAX_UPLOAD_NAME = 200
+#: The longest user-given file name kept, in bytes of UTF-8 (for display, and safe as part of a
+#: stored name: file systems allow 255 bytes per name).
+MAX_UPLOAD_NAME = 150
 
 
 def upload_display_name(raw: str) -> str:
     """The user's file name, safe to show and store: its last part, valid characters, at most
-    :data:`MAX_UPLOAD_NAME` characters (a long multibyte name is cut, keeping its suffix)."""
+    :data:`MAX_UPLOAD_NAME` bytes (a long multibyte name is cut, keeping its suffix)."""
     try:
         name = get_valid_filename(PurePosixPath(str(raw or "upload").replace("\\", "/")).name)
     except SuspiciousFileOperation:
         name = "upload"
     name = "".join(ch for ch in name if ch.isprintable()) or "upload"
-    if len(name) > MAX_UPLOAD_NAME:
+    if len(name.encode()) > MAX_UPLOAD_NAME:
         suffix = PurePosixPath(name).suffix[:12]
-        name = name[: MAX_UPLOAD_NAME - len(suffix)] + suffix
+        stem = name[: len(name) - len(suffix)]
+        room = MAX_UPLOAD_NAME - len(suffix.encode())
+        stem = stem.encode()[:room].decode(errors="ignore")
+        name = stem + suffix
     return name
 
 

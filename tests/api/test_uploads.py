@@ -70,8 +70,11 @@ def test_a_200_mb_body_is_refused_before_it_is_read(live_server, settings, tmp_p
                 answer = conn.recv(65536)
         conn.settimeout(10)
         deadline = time.monotonic() + 10
-        while b"\r\n\r\n" not in answer and time.monotonic() < deadline:
-            more = conn.recv(65536)
+        while b"too_large" not in answer and time.monotonic() < deadline:
+            try:
+                more = conn.recv(65536)
+            except OSError:
+                break
             if not more:
                 break
             answer += more
@@ -106,7 +109,7 @@ def test_a_long_multibyte_file_name_is_stored_under_our_name(as_alice, tmp_path)
     )
     assert response.status_code == 201, response.content
     asset = response.json()
-    assert asset["file"].endswith("/text.txt") and len(asset["name"]) <= 200
+    assert asset["file"].endswith("/text.txt") and len(asset["name"].encode()) <= 150
     created = as_alice.post(
         "/api/briefs", {"title": "T", "query": "Q", "media_type": "text", "assets": [asset]}
     )

@@ -158,3 +158,19 @@ def test_a_stored_bad_url_fails_the_step_once_with_a_reason(user):
     job = Job.objects.get(type="asset_prep")
     assert job.status == Job.Status.FAILED and job.attempts == 1
     assert "not a valid URL" in job.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_asset_with_a_long_multibyte_name_is_stored(user, settings, file_server):
+    from tests.support.media import make_image
+
+    settings.BRIEFS_ALLOW_PRIVATE_URLS = True
+    make_image(file_server.root / "pic.png")
+    name = "изображение-" * 40 + ".png"  # about 1,000 bytes of UTF-8
+    asset = {"kind": "image", "url": f"{file_server.url}/pic.png", "name": name}
+    brief = brief_create(owner=user, title="t", query="q", media_type="image", assets=[asset])
+    assert len(brief.assets[0]["name"].encode()) <= 150
+    brief_start(brief=brief, use_pipeline=True)
+    call_command("runworker", "--burst", "--concurrency", "1", "--poll-interval", "0.05")
+    job = Job.objects.get(type="asset_prep")
+    assert job.status == Job.Status.SUCCEEDED, job.error
