@@ -367,28 +367,32 @@ class Job(models.Model):
             self._cancel_dependents()
         return True
 
-    def release(self, reason: str = "Worker shut down") -> bool:
+    def release(self, reason: str = "Worker shut down", *, to_the_back: bool = False) -> bool:
         """Give a running job back to the queue without counting the attempt (a shutdown, or
-        the database lost mid-attempt: neither is the job's fault).
+        the database lost mid-attempt: neither is the job's fault). ``to_the_back`` makes it
+        ready from now (behind jobs already waiting), and no claim can start it before the
+        attempt is recorded as ended.
 
         A job that staff asked to cancel is cancelled instead. False when not released."""
+        now = timezone.now()
+        fields: dict[str, Any] = {
+            "status": Job.Status.QUEUED,
+            "attempts": F("attempts") - 1,
+            "worker_id": "",
+            "lease_expires_at": None,
+            "started_at": None,
+        }
+        if to_the_back:
+            fields["run_at"] = now
         with transaction.atomic():
-            released = (
-                self._held()
-                .filter(cancel_requested=False)
-                .update(
-                    status=Job.Status.QUEUED,
-                    attempts=F("attempts") - 1,
-                    worker_id="",
-                    lease_expires_at=None,
-                    started_at=None,
-                )
-            )
+            released = self._held().filter(cancel_requested=False).update(**fields)
             if not released:
                 self.mark_cancelled("Cancelled while running (stopped at worker shutdown)")
                 return False
-            self._end_attempt(outcome=JobAttempt.Outcome.RELEASED, error=reason)
+            self._end_attempt(outcome=JobAttempt.Outcome.RELEASED, error=reason, now=now)
             self.status, self.attempts, self.worker_id = Job.Status.QUEUED, self.attempts - 1, ""
+            if to_the_back:
+                self.run_at = now
         return True
 
     def set_progress(self, percent: int, step: str = "") -> bool:

@@ -343,7 +343,9 @@ class Worker:
                 # Losing the database is the worker's problem, not the job's: give the attempt
                 # back (once the database is reachable) without counting it.
                 self._outage.lost(f"job {job.pk} was running", exc)
-                outcome = self._record(job, "given back", lambda: job.release(RELEASE_REASON))
+                outcome = self._record(
+                    job, "given back", lambda: job.release(RELEASE_REASON, to_the_back=True)
+                )
                 self._finish(job, run, outcome, "database connection lost")
                 _tidy_connections()
                 return
