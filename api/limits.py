@@ -62,8 +62,6 @@ class LimitedUploadHandler(FileUploadHandler):
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         self.received += len(raw_data)
         if self.received > self.limit:
-            if self.request is not None:
-                self.request.upload_over_limit = True
             raise StopUpload(connection_reset=True)
         return raw_data
 

@@ -62,7 +62,7 @@ class Recorder:
 
 
 def brief(client: Recorder, media_type: str, asset: dict[str, Any], sop: bool = False) -> int:
-    body = {"title": "T", "query": "Q", "media_type": media_type, "assets": [asset]}
+    body: dict[str, Any] = {"title": "T", "query": "Q", "media_type": media_type, "assets": [asset]}
     if not sop:
         body["use_pipeline"] = True
     response = client.post("/api/briefs", body)
