@@ -31,6 +31,7 @@ DEV_DEFAULTS = {
     "JOBS_PREPARED_STATEMENTS": (bool, True),
     "JOB_RETENTION_DAYS": (int, 7),
     "MAX_JOBS_PER_USER": (int, 10),
+    "API_MAX_RESULT_BYTES": (int, 1024 * 1024),
     "MEDIA_ROOT": (str, str(BASE_DIR / "var" / "media")),
     "HTTPS": (bool, False),
     "CREDITS_STARTING_BALANCE": (int, 100),
@@ -194,6 +195,7 @@ TASKS = {"default": {"BACKEND": "jobs.backends.JobsBackend"}}
 WEBHOOK_SECRET = env.str("WEBHOOK_SECRET", default=None)
 METRICS_TOKEN = env.str("METRICS_TOKEN", default=None)
 MAX_JOBS_PER_USER = env("MAX_JOBS_PER_USER")
+API_MAX_RESULT_BYTES = env("API_MAX_RESULT_BYTES")
 
 # Credits (see jobs/credits.py).
 CREDITS_STARTING_BALANCE = env("CREDITS_STARTING_BALANCE")
