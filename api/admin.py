@@ -1,10 +1,14 @@
-"""API tokens in the admin: staff create one for a user, see it once, and can revoke it."""
+"""API tokens in the admin: staff create one, see it once, and can revoke it.
+
+A token acts as its user, so it is made only for oneself: only a superuser may make one for
+someone else (with "add API token" alone a staff user could otherwise become the superuser)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -33,6 +37,16 @@ class ApiTokenAdmin(admin.ModelAdmin):
             return "revoked"
         return "active" if token.is_active else "expired"
 
+    def get_autocomplete_fields(self, request: HttpRequest) -> list[str]:
+        return ["user"] if request.user.is_superuser else []
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "user" and not request.user.is_superuser:
+            kwargs["queryset"] = db_field.related_model.objects.filter(pk=request.user.pk)
+            kwargs["initial"] = request.user.pk
+            kwargs["help_text"] = "You can make tokens for yourself only."
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> Any:
         if obj is None:
             return ["user", "name", "expires_at"]
@@ -45,6 +59,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
         if not change:
+            if obj.user_id != request.user.pk and not request.user.is_superuser:
+                raise PermissionDenied("Only a superuser may make a token for someone else.")
             raw = new_raw_token()
             obj.prefix = raw[:12]
             obj.key_hash = hash_token(raw)

@@ -31,8 +31,10 @@ from api.schemas import (
 )
 from briefs import conf as briefs_conf
 from briefs import selectors, services
+from briefs.exceptions import QuotaExceeded
 from briefs.models import SOP, Artifact, Brief, Transcript
 from jobs.models import Job
+from jobs.redact import public_text
 
 router = Router(tags=["briefs"])
 uploads = Router(tags=["briefs"])
@@ -109,7 +111,7 @@ def brief_out(brief: Brief) -> dict[str, Any]:
         "media_type": brief.media_type,
         "assets": brief.assets if isinstance(brief.assets, list) else [],
         "status": brief.status,
-        "failure_reason": brief.failure_reason,
+        "failure_reason": public_text(brief.failure_reason),
         "created_at": brief.created_at,
         "updated_at": brief.updated_at,
         "status_url": brief_url(brief.pk),
@@ -149,7 +151,7 @@ def checked_assets(user: Any, assets: list[AssetIn | str]) -> list[Any]:
         name = item.get("file")
         if name is not None:
             parts = name.split("/")
-            mine = name.startswith(prefix) or access.is_staff(user)
+            mine = name.startswith(prefix) or access.can(user, "briefs.change_brief")
             if not mine or ".." in parts or name.startswith("/"):
                 raise ApiError(
                     422,
@@ -222,6 +224,7 @@ def integrate_brief(request: HttpRequest, data: BriefIntegrateIn) -> Any:
     type's whole pipeline (each step waits for the one before)."""
     user = request.auth  # type: ignore[attr-defined]
     brief = access.get_visible(Brief.objects.all(), user, data.brief_id, what="Brief")
+    access.require_for_owned(user, brief, "briefs.change_brief", "start other users' briefs")
     with access.job_limit(user):
         jobs = services.brief_start(
             brief=brief, use_pipeline=data.use_pipeline, storyboard=data.storyboard
@@ -242,6 +245,7 @@ def start_sop(request: HttpRequest, brief_id: Id) -> Any:
     """Make an SOP from the brief's uploaded video: slim it, transcribe it, extract the SOP."""
     user = request.auth  # type: ignore[attr-defined]
     brief = access.get_visible(Brief.objects.all(), user, brief_id, what="Brief")
+    access.require_for_owned(user, brief, "briefs.change_brief", "start other users' briefs")
     with access.job_limit(user):
         jobs = services.brief_start_sop(brief=brief)
     return Status(202, started(brief, jobs))
@@ -254,7 +258,10 @@ def upload(
     kind: Form[str | None] = None,
 ) -> Any:
     """Store a file (multipart field `file`) for a brief; put the answer in the brief's
-    `assets`. `kind` (video, image, audio, text) is guessed from the name when not given."""
+    `assets`. `kind` (video, image, audio, text) is guessed from the name when not given.
+    The content must be a plain file of that kind (a video ffmpeg reads as MP4, MKV/WebM,
+    AVI, …; an image PNG, JPEG, GIF, WebP, …; UTF-8 text): anything else, a playlist for one,
+    is refused with 422. The stored name is ours. Over the caller's storage quota: 413."""
     limit = briefs_conf.asset_max_bytes()
     if file.size is not None and file.size > limit:
         raise ApiError(
@@ -270,7 +277,10 @@ def upload(
             f"kind must be one of {', '.join(services.ASSET_KINDS)}.",
             field="kind",
         )
-    asset = services.asset_store_upload(owner=request.auth, file=file, kind=kind)  # type: ignore[attr-defined]
+    try:
+        asset = services.asset_store_upload(owner=request.auth, file=file, kind=kind)  # type: ignore[attr-defined]
+    except QuotaExceeded as exc:
+        raise ApiError(413, "quota_exceeded", str(exc), field="file") from None
     return Status(201, asset)
 
 

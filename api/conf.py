@@ -17,6 +17,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_JOBS_PER_USER": 10,
     "API_CRON_MAX_JOBS": 100,
     "API_HEALTH_THRESHOLDS": {},
+    "API_MAX_RESULT_BYTES": 1024 * 1024,
 }
 
 
@@ -78,3 +79,12 @@ def health_thresholds() -> dict[str, float]:
     defaults = health_threshold_defaults()
     overrides = setting("API_HEALTH_THRESHOLDS") or {}
     return {key: float(overrides.get(key, value)) for key, value in defaults.items()}
+
+
+def max_result_bytes() -> int:
+    """The largest job result ``GET /api/jobs/{id}`` shows (larger: ``result_truncated``)."""
+    return int(setting("API_MAX_RESULT_BYTES"))
+
+
+#: The largest result shown per job in lists (a list holds up to 200 jobs).
+LIST_RESULT_BYTES = 16 * 1024

@@ -20,6 +20,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from briefs.exceptions import BriefError
 from jobs.exceptions import EnqueueRefused, InvalidPayload, JobError, UnknownJobType
+from jobs.redact import public_text
 
 logger = logging.getLogger("api")
 
@@ -104,6 +105,14 @@ def install(api: NinjaAPI) -> None:
         body: dict[str, Any],
         headers: dict[str, str] | None = None,
     ) -> HttpResponse:
+        body = {
+            **body,
+            "message": public_text(body.get("message", "")),
+            "fields": [
+                {**item, "message": public_text(str(item.get("message", "")))}
+                for item in body.get("fields") or []
+            ],
+        }
         response = api.create_response(request, body, status=status)
         for name, value in (headers or {}).items():
             response[name] = value

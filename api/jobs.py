@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -12,6 +13,7 @@ from ninja import Body, Field, Query, Router, Schema
 from ninja.responses import Status
 
 from api import access, health
+from api import conf as api_conf
 from api.errors import COMMON_ERRORS, ApiError, ErrorOut, require_object_body
 from api.schemas import MAX_ID, Id, JobListOut, JobOut, JobStartIn, JobStartOut, TypeName
 from briefs import selectors
@@ -21,6 +23,7 @@ from jobs import registry, services
 from jobs.backends import TASK_JOB_TYPE
 from jobs.exceptions import UnknownJobType
 from jobs.models import Job
+from jobs.redact import public_text
 
 router = Router(tags=["jobs"])
 
@@ -46,7 +49,13 @@ def poll_after(job: Job) -> float | None:
     return round(min(max(wait, QUEUED_POLL_SECONDS), MAX_POLL_SECONDS), 1)
 
 
-def job_out(job: Job) -> dict[str, Any]:
+def job_out(job: Job, *, result_limit: int | None = None) -> dict[str, Any]:
+    """A job as the API shows it; a result over ``result_limit`` bytes of JSON (by default
+    ``API_MAX_RESULT_BYTES``) is left out and flagged, so no answer grows without bound."""
+    limit = api_conf.max_result_bytes() if result_limit is None else result_limit
+    result, truncated = job.result, False
+    if result is not None and _json_size(result, limit) > limit:
+        result, truncated = None, True
     return {
         "id": job.pk,
         "type": job.type,
@@ -54,9 +63,10 @@ def job_out(job: Job) -> dict[str, Any]:
         "priority": job.priority,
         "status": job.status,
         "progress": job.progress,
-        "current_step": job.current_step,
-        "result": job.result,
-        "error": job.error,
+        "current_step": public_text(job.current_step),
+        "result": result,
+        "result_truncated": truncated,
+        "error": public_text(job.error),  # staff read the full text in the admin
         "attempts": job.attempts,
         "max_attempts": job.max_attempts,
         "cancel_requested": job.cancel_requested,
@@ -70,6 +80,19 @@ def job_out(job: Job) -> dict[str, Any]:
         "status_url": status_url(job.pk),
         "poll_after": poll_after(job),
     }
+
+
+def _json_size(value: Any, limit: int) -> int:
+    """The size of ``value`` as JSON, stopping soon after ``limit`` (no huge string built)."""
+    size = 0
+    for chunk in _ENCODER.iterencode(value):
+        size += len(chunk.encode())
+        if size > limit:
+            break
+    return size
+
+
+_ENCODER = json.JSONEncoder(default=str)
 
 
 class JobListParams(Schema):
@@ -123,7 +146,10 @@ def list_jobs(request: HttpRequest, params: Query[JobListParams]) -> Any:
         jobs = selectors.brief_jobs(brief=brief)
     else:
         jobs = jobs.order_by("-created_at", "-id")
-    rows = [job_out(job) for job in selectors.with_brief_id(jobs)[: params.limit]]
+    rows = [
+        job_out(job, result_limit=api_conf.LIST_RESULT_BYTES)
+        for job in selectors.with_brief_id(jobs)[: params.limit]
+    ]
     return {"action": params.action, "count": len(rows), "jobs": rows, "stats": None}
 
 
@@ -169,11 +195,21 @@ def start_job(request: HttpRequest, type: str, data: Body[JobStartIn | None] = N
         raise UnknownJobType(
             type, [name for name in registry.names() if name not in INTERNAL_TYPES]
         )
-    registry.get(type)
-    if data.priority is not None and not access.is_staff(user):
-        raise ApiError(403, "forbidden", "Only staff may set a priority.", field="priority")
-    if data.queue is not None and not access.is_staff(user):
-        raise ApiError(403, "forbidden", "Only staff may choose a queue.", field="queue")
+    job_type = registry.get(type)
+    if not job_type.user_startable and not access.can(user, access.START_ANY):
+        startable = [t.name for t in registry.all_types() if t.user_startable]
+        raise ApiError(
+            403,
+            "forbidden",
+            f"Job type {type!r} cannot be started through the API; you may start "
+            f"{', '.join(startable) or 'none'}.",
+            field="type",
+            location="path",
+        )
+    if data.priority is not None:
+        access.require(user, "jobs.prioritize_job", "set a priority", field="priority")
+    if data.queue is not None:
+        access.require(user, access.START_ANY, "choose a queue", field="queue")
     brief = _payload_brief(user, data.payload)
     with access.job_limit(user):
         job = services.enqueue(
@@ -194,7 +230,7 @@ def start_job(request: HttpRequest, type: str, data: Body[JobStartIn | None] = N
             # The job works for the brief: the brief links it (status, outputs) in the same
             # transaction as the enqueue.
             brief_services.brief_link_jobs(brief=brief, jobs=[job])
-    if job.owner_id != user.pk and not access.is_staff(user):
+    if job.owner_id != user.pk and not access.sees_all(user, Job):
         # The unique key is held by someone else's job: never show it.
         raise ApiError(
             409,
@@ -225,7 +261,11 @@ def _payload_brief(user: Any, payload: dict[str, Any]) -> Brief | None:
             f"brief_id must be the id of one of your briefs, not {str(brief_id)[:50]!r}.",
             field="payload.brief_id",
         )
-    return access.get_visible(Brief.objects.all(), user, brief_id, what="Brief")
+    brief = access.get_visible(Brief.objects.all(), user, brief_id, what="Brief")
+    access.require_for_owned(
+        user, brief, "briefs.change_brief", "start jobs on other users' briefs"
+    )
+    return brief
 
 
 @router.post(
@@ -234,7 +274,9 @@ def _payload_brief(user: Any, payload: dict[str, Any]) -> Brief | None:
 def cancel_job(request: HttpRequest, job_id: Id) -> Any:
     """Cancel a queued job at once; a running one stops at its handler's next check
     (`cancel_requested` becomes true)."""
-    job = access.get_job(request.auth, job_id)  # type: ignore[attr-defined]
+    user = request.auth  # type: ignore[attr-defined]
+    job = access.get_job(user, job_id)
+    access.require_for_owned(user, job, "jobs.cancel_job", "cancel other users' jobs")
     if not job.cancel(reason="Cancelled through the API"):
         job.refresh_from_db()
         raise ApiError(
@@ -248,9 +290,10 @@ def cancel_job(request: HttpRequest, job_id: Id) -> Any:
     "/{job_id}/requeue", response={200: JobOut, **COMMON_ERRORS, 404: ErrorOut, 409: ErrorOut}
 )
 def requeue_job(request: HttpRequest, job_id: Id) -> Any:
-    """Staff only: put a failed or cancelled job back in the queue with fresh attempts."""
+    """Put a failed or cancelled job back in the queue with fresh attempts (needs the
+    `jobs.requeue_job` permission, like the admin's action)."""
     user = request.auth  # type: ignore[attr-defined]
-    access.require_staff(user, "requeue jobs")
+    access.require(user, "jobs.requeue_job", "requeue jobs")
     job = access.get_job(user, job_id)
     if not job.requeue():
         raise ApiError(

@@ -33,7 +33,12 @@ class JobOut(Schema):
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     progress: int = Field(description="0 to 100")
     current_step: str
-    result: Any = Field(None, description="What the handler returned (succeeded jobs)")
+    result: Any = Field(
+        None,
+        description="What the handler returned (succeeded jobs); null with result_truncated "
+        "when it is larger than the API shows (API_MAX_RESULT_BYTES; 16 KiB in lists)",
+    )
+    result_truncated: bool = Field(False, description="The result was too large to show here")
     error: str = Field(description="Why the last attempt failed, or why the job was cancelled")
     attempts: int
     max_attempts: int

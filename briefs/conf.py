@@ -33,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "BRIEFS_ASSET_MAX_BYTES": 500 * 1024 * 1024,
     "BRIEFS_ASSET_FETCH_TIMEOUT": 30.0,
     "BRIEFS_ALLOW_PRIVATE_URLS": False,
+    "BRIEFS_UPLOAD_QUOTA_BYTES": 5 * 1024 * 1024 * 1024,
+    "BRIEFS_UPLOAD_UNATTACHED_HOURS": 24.0,
     "FFMPEG_BINARY": "ffmpeg",
     "FFPROBE_BINARY": "ffprobe",
     "PROMPTS_DIR": "",  # empty: prompts/ beside manage.py
@@ -149,3 +151,13 @@ def ffprobe() -> str:
 def prompts_dir() -> Path:
     """Where the versioned prompt files are (``prompts/`` beside ``manage.py`` by default)."""
     return Path(setting("PROMPTS_DIR") or Path(settings.BASE_DIR) / "prompts")
+
+
+def upload_quota_bytes() -> int:
+    """How many bytes of uploads one user may keep; 0 means no limit."""
+    return int(setting("BRIEFS_UPLOAD_QUOTA_BYTES"))
+
+
+def upload_unattached_hours() -> float:
+    """An upload no brief uses is deleted after this many hours (``manage.py prune_uploads``)."""
+    return float(setting("BRIEFS_UPLOAD_UNATTACHED_HOURS"))

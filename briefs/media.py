@@ -2,6 +2,12 @@
 
 ffmpeg runs as a child process that the job's context can stop: a cancelled or timed-out job
 kills its ffmpeg at the next check (every half second).
+
+Every input ffmpeg or ffprobe opens is locked down (:func:`harden`): only the ``file``
+protocol, and only demuxers that read one self-contained file (:data:`PLAIN_FORMATS`). Playlists
+(HLS, DASH), ``concat`` lists, image sequences, subtitle files and every network protocol follow
+references to other files or URLs; none of them can be reached from a user's file, whatever its
+name or declared kind.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from django.core.files.utils import validate_file_name
 
 from briefs import conf
 from jobs.exceptions import PermanentError
+from jobs.redact import public_text
 
 if TYPE_CHECKING:
     from jobs.context import JobContext
@@ -36,6 +43,71 @@ SLIM_CRF = 32
 
 class MediaError(PermanentError):
     """A media file is missing, unreadable or not what it claims to be."""
+
+
+#: Demuxers (ffmpeg's names) that read one self-contained file of each kind. None of them
+#: opens another file or URL: no playlists, no concat lists, no image sequences.
+VIDEO_FORMATS = ("mov", "matroska", "avi", "flv", "mpegts", "mpeg", "ogg", "asf")
+AUDIO_FORMATS = ("mp3", "wav", "ogg", "flac", "aac", "mov", "matroska", "asf")
+IMAGE_FORMATS = ("png_pipe", "jpeg_pipe", "webp_pipe", "gif", "bmp_pipe", "tiff_pipe")
+FORMATS_BY_KIND = {"video": VIDEO_FORMATS, "audio": AUDIO_FORMATS, "image": IMAGE_FORMATS}
+PLAIN_FORMATS = tuple(dict.fromkeys(VIDEO_FORMATS + AUDIO_FORMATS + IMAGE_FORMATS))
+_FORMAT_LABELS = {
+    "mov": "MP4/MOV/M4A",
+    "matroska": "MKV/WebM",
+    "avi": "AVI",
+    "flv": "FLV",
+    "mpegts": "MPEG-TS",
+    "mpeg": "MPEG-PS",
+    "ogg": "Ogg",
+    "asf": "WMV/WMA",
+    "mp3": "MP3",
+    "wav": "WAV",
+    "flac": "FLAC",
+    "aac": "AAC",
+    "png_pipe": "PNG",
+    "jpeg_pipe": "JPEG",
+    "webp_pipe": "WebP",
+    "gif": "GIF",
+    "bmp_pipe": "BMP",
+    "tiff_pipe": "TIFF",
+}
+#: The only protocol an input may use: a local file, never a URL or a pipe to somewhere else.
+PROTOCOLS = "file"
+
+
+def input_options(formats: tuple[str, ...] = PLAIN_FORMATS) -> list[str]:
+    """The options that go before an input: only local files, only plain demuxers."""
+    return ["-protocol_whitelist", PROTOCOLS, "-format_whitelist", ",".join(formats)]
+
+
+def harden(args: list[str]) -> list[str]:
+    """``args`` with every input locked down. An ``-i`` without its own ``-protocol_whitelist``
+    gets :func:`input_options` (the demuxer whitelist is left out only where the command
+    forces an internal demuxer with ``-f``, as for ``lavfi`` test sources and our own frame
+    sequences); an ffprobe command gets them before its file. So no call site, in this module
+    or elsewhere, can forget them."""
+    if not args:
+        return args
+    if Path(args[0]).name.startswith("ffprobe") or args[0] == conf.ffprobe():
+        if "-protocol_whitelist" in args:
+            return list(args)
+        return [args[0], *input_options(), *args[1:]]
+    hardened: list[str] = []
+    segment: list[str] = []  # the options given since the previous input
+    for arg in args:
+        if arg == "-i" and len(hardened) > 0:
+            if "-protocol_whitelist" not in segment:
+                extra = ["-protocol_whitelist", PROTOCOLS]
+                if "-f" not in segment:
+                    extra += ["-format_whitelist", ",".join(PLAIN_FORMATS)]
+                hardened += extra
+            hardened.append(arg)
+            segment = []
+            continue
+        hardened.append(arg)
+        segment.append(arg)
+    return hardened
 
 
 @dataclass(frozen=True)
@@ -66,6 +138,7 @@ def run_bytes(
     args: list[str], *, ctx: JobContext | None, what: str, timeout: float = 3600
 ) -> bytes:
     """Run ffmpeg/ffprobe; stop it when the job stops; raise MediaError with its last words."""
+    args = harden(args)
     with tempfile.TemporaryFile() as err:
         process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err)
         deadline = time.monotonic() + timeout
@@ -85,13 +158,28 @@ def run_bytes(
                 process.wait()
         if process.returncode != 0:
             err.seek(0)
-            tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
+            tail = [
+                scrub(line) for line in err.read().decode(errors="replace").strip().splitlines()
+            ][-3:]
             raise MediaError(f"{what} failed: {' / '.join(tail) or f'exit {process.returncode}'}")
     return out
 
 
-def probe(path: Path, *, ctx: JobContext | None = None, name: str = "") -> Probe:
-    """What a media file holds, or MediaError saying it cannot be read."""
+def scrub(text: str) -> str:
+    """ffmpeg's words without what a user must not see: its ``[hls @ 0x55…]`` prefixes and
+    memory addresses, and the server's own folders (a file is named by its last part)."""
+    return public_text(text)
+
+
+def probe(
+    path: Path,
+    *,
+    ctx: JobContext | None = None,
+    name: str = "",
+    formats: tuple[str, ...] = PLAIN_FORMATS,
+) -> Probe:
+    """What a media file holds, or MediaError saying it cannot be read. Only the demuxers in
+    ``formats`` may read it."""
     label = name or path.name
     if not path.exists() or path.stat().st_size == 0:
         raise MediaError(f"The file {label!r} is missing or empty.")
@@ -99,6 +187,7 @@ def probe(path: Path, *, ctx: JobContext | None = None, name: str = "") -> Probe
         out = run(
             [
                 conf.ffprobe(),
+                *input_options(formats),
                 "-v",
                 "error",
                 "-print_format",
@@ -111,8 +200,12 @@ def probe(path: Path, *, ctx: JobContext | None = None, name: str = "") -> Probe
             what=f"Reading {label!r}",
             timeout=120,
         )
-    except MediaError as exc:
-        raise MediaError(f"{label!r} is not a media file ffmpeg can read ({exc}).") from None
+    except MediaError:
+        raise MediaError(
+            f"{label!r} is not a media file ffmpeg can read, or not of a kind we accept "
+            f"(allowed formats: "
+            f"{', '.join(_FORMAT_LABELS.get(f, f) for f in formats)})."
+        ) from None
     info = json.loads(out or "{}")
     streams = info.get("streams", [])
     video = next(
@@ -468,3 +561,111 @@ def _float(value: object) -> float:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return 0.0
+
+
+# --- what an upload really is -----------------------------------------------------------------
+
+#: The extension a stored file gets, from the demuxer that read it (never the user's suffix).
+_EXTENSIONS = {
+    ("video", "mov"): "mp4",
+    ("audio", "mov"): "m4a",
+    ("video", "matroska"): "mkv",
+    ("audio", "matroska"): "mka",
+    ("video", "asf"): "wmv",
+    ("audio", "asf"): "wma",
+    ("video", "ogg"): "ogv",
+    ("audio", "ogg"): "ogg",
+    ("video", "avi"): "avi",
+    ("video", "flv"): "flv",
+    ("video", "mpegts"): "ts",
+    ("video", "mpeg"): "mpg",
+    ("audio", "mp3"): "mp3",
+    ("audio", "wav"): "wav",
+    ("audio", "flac"): "flac",
+    ("audio", "aac"): "aac",
+    ("image", "png_pipe"): "png",
+    ("image", "jpeg_pipe"): "jpg",
+    ("image", "webp_pipe"): "webp",
+    ("image", "gif"): "gif",
+    ("image", "bmp_pipe"): "bmp",
+    ("image", "tiff_pipe"): "tiff",
+}
+#: How each image format starts (checked before ffprobe looks at it).
+IMAGE_MAGIC = (
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",
+    b"GIF87a",
+    b"GIF89a",
+    b"BM",
+    b"II*\x00",
+    b"MM\x00*",
+)
+TEXT_SNIFF_BYTES = 64 * 1024
+
+
+class UploadRefused(MediaError):
+    """An upload is not a plain file of the kind it was declared as."""
+
+
+def check_upload(path: Path, kind: str, *, name: str) -> tuple[str, Probe | None]:
+    """Look at what an uploaded file really is; returns ``(extension, probe)`` or raises
+    :class:`UploadRefused` with a reason a person understands. ``kind`` is what the user
+    declared (video, image, audio, text): the content must be a plain file of that kind."""
+    if not path.exists() or path.stat().st_size == 0:
+        raise UploadRefused(f"The file {name!r} is empty.")
+    if kind == "text":
+        _check_text(path, name)
+        return "txt", None
+    formats = FORMATS_BY_KIND.get(kind)
+    if formats is None:
+        raise UploadRefused(f"Unknown kind {kind!r}.")
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    if kind == "image" and not (
+        head.startswith(IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+    ):
+        raise UploadRefused(
+            f"{name!r} is not an image: the file does not start like a PNG, JPEG, GIF, WebP, "
+            "BMP or TIFF file."
+        )
+    try:
+        info = probe(path, name=name, formats=formats)
+    except MediaError as exc:
+        raise UploadRefused(str(exc)) from None
+    demuxer = next((f for f in formats if f in info.format.split(",")), "")
+    if kind == "video" and (not info.has_video or info.duration <= 0):
+        raise UploadRefused(f"{name!r} was sent as a video but has no video stream.")
+    if kind == "audio" and not info.has_audio:
+        raise UploadRefused(f"{name!r} was sent as audio but has no audio stream.")
+    if kind == "image" and not info.has_video:
+        raise UploadRefused(f"{name!r} was sent as an image but holds no picture.")
+    if kind in ("video", "image"):
+        _check_first_frame(path, formats, name=name, kind=kind)
+    return _EXTENSIONS.get((kind, demuxer), "bin"), info
+
+
+def _check_first_frame(path: Path, formats: tuple[str, ...], *, name: str, kind: str) -> None:
+    """A header is not a picture: the first frame must decode."""
+    args = [conf.ffmpeg(), "-nostdin", "-v", "error", "-xerror", *input_options(formats)]
+    args += ["-i", str(path), "-map", "0:v:0", "-frames:v", "1", "-f", "null", "-"]
+    try:
+        run(args, ctx=None, what=f"Reading {name!r}", timeout=120)
+    except MediaError:
+        article = "an image" if kind == "image" else "a video"
+        raise UploadRefused(
+            f"{name!r} was sent as {article}, but its picture cannot be decoded (is the file "
+            "complete?)."
+        ) from None
+
+
+def _check_text(path: Path, name: str) -> None:
+    """Text is UTF-8 without NUL bytes (a binary file or an image is refused)."""
+    with path.open("rb") as handle:
+        head = handle.read(TEXT_SNIFF_BYTES)
+    if b"\x00" in head or head.startswith(IMAGE_MAGIC):
+        raise UploadRefused(f"{name!r} was sent as text but is a binary file.")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
+            raise UploadRefused(f"{name!r} was sent as text but is not UTF-8 text.") from None

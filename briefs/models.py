@@ -275,3 +275,27 @@ class SOP(models.Model):
         data = self.data if isinstance(self.data, dict) else {}
         steps = data.get("steps")
         return steps if isinstance(steps, list) else []
+
+
+class Upload(models.Model):
+    """A file a user uploaded for their briefs. The stored name is ours (its kind and the format
+    found in it: ``briefs/uploads/7/3f…/video.mp4``); the user's own name is kept for display.
+    An upload no brief ever used is deleted after a day (``manage.py prune_uploads``)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads"
+    )
+    name = models.CharField(max_length=300, unique=True, help_text="The stored file's name.")
+    original_name = models.CharField(max_length=200, help_text="The name the user gave it.")
+    kind = models.CharField(max_length=10)
+    size = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    attached_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a brief first used it (never: deleted in a day)."
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["attached_at", "created_at"], name="upload_unattached_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.kind}, {self.size:,} bytes)"

@@ -15,9 +15,13 @@ a URL the ``asset_prep`` step fetches::
 
 from __future__ import annotations
 
+import contextlib
 import json
+import tempfile
 import uuid
-from pathlib import PurePosixPath
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,10 +29,13 @@ from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from briefs.exceptions import BriefError
-from briefs.models import Artifact, Brief, BriefJob, status_from_links
+from briefs import conf, fetch, media
+from briefs.exceptions import BriefError, QuotaExceeded
+from briefs.models import Artifact, Brief, BriefJob, Upload, status_from_links
 from credits import services as credits
 from credits.exceptions import InsufficientCredits
 from jobs.models import Job
@@ -99,7 +106,9 @@ def brief_create(
         description=description,
         assets=cleaned_assets,
     )
-    brief.save()
+    with transaction.atomic():
+        brief.save()
+        uploads_attach([asset["file"] for asset in cleaned_assets if asset.get("file")])
     return brief
 
 
@@ -131,7 +140,12 @@ def clean_assets(assets: Any) -> list[dict[str, Any]]:
             asset = {"url": asset}
         if not isinstance(asset, dict):
             raise ValidationError(f"Asset {index} must be an object with a 'file' or a 'url'.")
-        kind = asset.get("kind") or _kind_from_name(asset.get("file") or asset.get("url") or "")
+        upload = Upload.objects.filter(name=str(asset.get("file"))).first()
+        kind = (
+            asset.get("kind")
+            or (upload.kind if upload else None)
+            or _kind_from_name(asset.get("file") or asset.get("url") or "")
+        )
         if kind not in ASSET_KINDS:
             raise ValidationError(
                 f"Asset {index}: unknown kind {kind!r}; use one of {', '.join(ASSET_KINDS)}."
@@ -142,37 +156,151 @@ def clean_assets(assets: Any) -> list[dict[str, Any]]:
         item: dict[str, Any] = {"kind": kind}
         if has_url:
             url = str(asset["url"]).strip()
+            try:
+                fetch.parse(url)
+            except fetch.FetchError as exc:
+                if "Only http(s)" in str(exc):
+                    raise ValidationError(
+                        f"Asset {index}: only http(s) URLs can be fetched ({url[:200]!r})."
+                    ) from None
+                raise ValidationError(f"Asset {index}: {exc}") from None
             parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValidationError(f"Asset {index}: only http(s) URLs can be fetched ({url!r}).")
             item["url"] = url
-            item["name"] = str(asset.get("name") or PurePosixPath(parts.path).name or "asset")
+            item["name"] = upload_display_name(
+                str(asset.get("name") or PurePosixPath(parts.path).name or "asset")
+            )
         else:
             name = str(asset["file"])
             if not default_storage.exists(name):
                 raise ValidationError(f"Asset {index}: no uploaded file named {name!r}.")
+            if upload is not None and upload.kind != kind:
+                # the kind is bound to the file when it is checked, at upload time
+                raise ValidationError(
+                    f"Asset {index}: the file was uploaded as {upload.kind}, not {kind}."
+                )
             item["file"] = name
-            item["name"] = str(asset.get("name") or PurePosixPath(name).name)
+            default_name = upload.original_name if upload else PurePosixPath(name).name
+            item["name"] = upload_display_name(str(asset.get("name") or default_name))
         cleaned.append(item)
     return cleaned
 
 
-def asset_store_upload(*, owner: Any, file: Any, kind: str | None = None) -> dict[str, Any]:
-    """Store an uploaded file through Django's storage API; returns the asset dict to put in
-    ``assets`` of :func:`brief_create`."""
+#: The longest user-given file name kept, in bytes of UTF-8 (for display, and safe as part of a
+#: stored name: file systems allow 255 bytes per name).
+MAX_UPLOAD_NAME = 150
+
+
+def upload_display_name(raw: str) -> str:
+    """The user's file name, safe to show and store: its last part, valid characters, at most
+    :data:`MAX_UPLOAD_NAME` bytes (a long multibyte name is cut, keeping its suffix)."""
     try:
-        original = get_valid_filename(PurePosixPath(getattr(file, "name", "") or "upload").name)
+        name = get_valid_filename(PurePosixPath(str(raw or "upload").replace("\\", "/")).name)
     except SuspiciousFileOperation:
-        original = "upload"
+        name = "upload"
+    name = "".join(ch for ch in name if ch.isprintable()) or "upload"
+    if len(name.encode()) > MAX_UPLOAD_NAME:
+        suffix = PurePosixPath(name).suffix[:12]
+        stem = name[: len(name) - len(suffix)]
+        room = MAX_UPLOAD_NAME - len(suffix.encode())
+        stem = stem.encode()[:room].decode(errors="ignore")
+        name = stem + suffix
+    return name
+
+
+def asset_store_upload(*, owner: Any, file: Any, kind: str | None = None) -> dict[str, Any]:
+    """Check and store an uploaded file; returns the asset dict to put in ``assets`` of
+    :func:`brief_create`.
+
+    The content must be a plain file of the declared ``kind`` (ffprobe's detected format for
+    media, magic bytes for images, UTF-8 for text): anything else, a playlist sent as a video
+    for one, raises ``ValidationError``. The stored name is ours (``…/<uuid>/video.mp4``), never
+    the user's suffix. Over the owner's storage quota raises :class:`QuotaExceeded`."""
+    original = upload_display_name(getattr(file, "name", "") or "upload")
     kind = kind or _kind_from_name(original)
     if kind not in ASSET_KINDS:
         raise ValidationError(
             f"Cannot tell what kind of file {original!r} is; say kind= one of {ASSET_KINDS}."
         )
-    owner_part = getattr(owner, "pk", None) or "anonymous"
-    name = f"briefs/uploads/{owner_part}/{uuid.uuid4().hex}/{original}"
-    stored = default_storage.save(name, file if isinstance(file, File) else File(file))
+    with _local_copy(file) as local:
+        try:
+            extension, _ = media.check_upload(local, kind, name=original)
+        except media.UploadRefused as exc:
+            raise ValidationError({"file": str(exc)}) from None
+        size = local.stat().st_size
+        owner_part = getattr(owner, "pk", None) or "anonymous"
+        name = f"briefs/uploads/{owner_part}/{uuid.uuid4().hex}/{kind}.{extension}"
+        with transaction.atomic():
+            if getattr(owner, "pk", None) is not None:
+                _check_quota(owner, size)
+            with local.open("rb") as handle:
+                stored = default_storage.save(name, File(handle, name=f"{kind}.{extension}"))
+            try:
+                with transaction.atomic():
+                    Upload.objects.create(
+                        owner=owner, name=stored, original_name=original, kind=kind, size=size
+                    )
+            except Exception:
+                default_storage.delete(stored)
+                raise
     return {"kind": kind, "file": stored, "name": original}
+
+
+def _check_quota(owner: Any, size: int) -> None:
+    """Refuse an upload that takes ``owner`` over their quota. The owner's row is locked first,
+    so two uploads at once cannot both slip under it."""
+    quota = conf.upload_quota_bytes()
+    if not quota:
+        return
+    list(type(owner).objects.select_for_update().filter(pk=owner.pk).values_list("pk"))
+    used = Upload.objects.filter(owner=owner).aggregate(total=Sum("size"))["total"] or 0
+    if used + size > quota:
+        raise QuotaExceeded(
+            f"This upload ({size:,} bytes) would take your files to {used + size:,} bytes; your "
+            f"storage quota is {quota:,} bytes. Delete briefs you no longer need, or ask staff "
+            "for more room."
+        )
+
+
+@contextlib.contextmanager
+def _local_copy(file: Any) -> Iterator[Path]:
+    """A local path holding the upload's bytes (Django's temporary file when there is one)."""
+    temporary = getattr(file, "temporary_file_path", None)
+    if callable(temporary):
+        yield Path(temporary())
+        return
+    with tempfile.NamedTemporaryFile() as tmp:
+        if hasattr(file, "seek"):
+            file.seek(0)
+        for chunk in file.chunks() if hasattr(file, "chunks") else [file.read()]:
+            tmp.write(chunk)
+        tmp.flush()
+        yield Path(tmp.name)
+
+
+def uploads_attach(names: list[str]) -> None:
+    """Mark the uploads a brief uses as attached (they are then kept)."""
+    if names:
+        Upload.objects.filter(name__in=names, attached_at__isnull=True).update(
+            attached_at=timezone.now()
+        )
+
+
+def uploads_prune(*, older_than: timedelta | None = None) -> int:
+    """Delete uploads no brief has used, stored more than ``older_than`` ago (by default
+    ``BRIEFS_UPLOAD_UNATTACHED_HOURS``): their files and their rows. Returns how many."""
+    if older_than is None:
+        older_than = timedelta(hours=conf.upload_unattached_hours())
+    cutoff = timezone.now() - older_than
+    deleted = 0
+    stale = Upload.objects.filter(attached_at__isnull=True, created_at__lt=cutoff)
+    for upload in stale.order_by("pk").iterator():
+        with transaction.atomic():
+            # a brief may have taken it since the query: delete only if still unattached
+            if not Upload.objects.filter(pk=upload.pk, attached_at__isnull=True).delete()[0]:
+                continue
+            default_storage.delete(upload.name)
+        deleted += 1
+    return deleted
 
 
 def brief_start(*, brief: Brief, use_pipeline: bool = False, storyboard: bool = False) -> list[Job]:
@@ -365,6 +493,18 @@ def _kind_from_name(name: str) -> str | None:
         ".wav": "audio",
         ".m4a": "audio",
         ".ogg": "audio",
+        ".mpg": "video",
+        ".ts": "video",
+        ".ogv": "video",
+        ".wmv": "video",
+        ".flv": "video",
+        ".bmp": "image",
+        ".tif": "image",
+        ".tiff": "image",
+        ".mka": "audio",
+        ".wma": "audio",
+        ".flac": "audio",
+        ".aac": "audio",
         ".txt": "text",
         ".md": "text",
     }.get(suffix)

@@ -117,7 +117,7 @@ def _grant_post(
         raise PermissionDenied("You may not grant credits.")
     back = HttpResponseRedirect(reverse(f"admin:{_url_name('change')}", args=[account.pk]))
     raw = request.POST.get("amount", "").strip()
-    if not raw.isdigit() or not 0 < int(raw) <= GRANT_LIMIT:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 7) or not 0 < int(raw) <= GRANT_LIMIT:
         modeladmin.message_user(
             request,
             f"Give a whole number of credits from 1 to {GRANT_LIMIT:,}, not {raw!r}.",

@@ -19,6 +19,7 @@ DEFAULTS: dict[str, Any] = {
     "JOBS_RETRY_BACKOFF_BASE": 5.0,
     "JOBS_RETRY_BACKOFF_MAX": 3600.0,
     "JOBS_GRACE_PERIOD": 30.0,
+    "JOBS_OUTAGE_REMINDER_SECONDS": 60.0,
     "JOBS_HANDLER_MODULES": [],
     "JOBS_PREPARED_STATEMENTS": True,
     "JOBS_MAX_PAYLOAD_BYTES": 1_000_000,
@@ -92,3 +93,8 @@ def prepare_statements() -> bool:
 def max_payload_bytes() -> int:
     """The largest payload (as JSON) a job may carry."""
     return int(setting("JOBS_MAX_PAYLOAD_BYTES"))
+
+
+def outage_reminder_seconds() -> float:
+    """While the database is unreachable, a worker reminds the log this often."""
+    return float(setting("JOBS_OUTAGE_REMINDER_SECONDS"))

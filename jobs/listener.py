@@ -7,17 +7,24 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.db import connection
+
+if TYPE_CHECKING:
+    from jobs.outage import Outage
 
 logger = logging.getLogger("jobs.worker")
 
 CHANNEL = "jobs_queued"
+#: The longest wait between reconnections: wake-ups are back soon after the database is.
+MAX_BACKOFF = 2.0
 
 
 class QueueListener:
-    def __init__(self, on_notify: Callable[[str], None]) -> None:
+    def __init__(self, on_notify: Callable[[str], None], outage: Outage | None = None) -> None:
         self.on_notify = on_notify
+        self.outage = outage
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
 
@@ -43,10 +50,20 @@ class QueueListener:
                 with psycopg.connect(**params, autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     backoff = 0.5
+                    if self.outage is not None:
+                        self.outage.ok()
                     while not self._stop.is_set():
                         for notify in conn.notifies(timeout=1.0):
                             self.on_notify(notify.payload)
             except Exception as exc:  # the worker keeps polling meanwhile
-                logger.warning("LISTEN connection lost (%s); reconnecting in %.1fs", exc, backoff)
+                if self.outage is not None and type(exc).__name__ in (
+                    "OperationalError",
+                    "InterfaceError",
+                ):
+                    self.outage.lost("listening for new jobs", exc)  # one line per outage
+                else:
+                    logger.warning(
+                        "LISTEN connection lost (%s); reconnecting in %.1fs", exc, backoff
+                    )
                 self._stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, MAX_BACKOFF)

@@ -238,6 +238,9 @@ class Job(models.Model):
         related_name="jobs",
     )
     unique_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 - NULLs never collide
+    #: Whose keys a ``unique_key`` is unique among: 0 for system and staff jobs (one global
+    #: scope), else the owner's id (a user can neither see nor block another user's key).
+    unique_scope = models.BigIntegerField(default=0, db_default=0, editable=False)
     depends_on = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="dependents"
     )
@@ -289,9 +292,9 @@ class Job(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["unique_key"],
+                fields=["unique_scope", "unique_key"],
                 condition=Q(status__in=["queued", "running"]),
-                name="job_unique_key_live",
+                name="job_unique_key_scope_live",
             ),
             models.CheckConstraint(condition=Q(progress__lte=100), name="job_progress_max_100"),
         ]
@@ -383,27 +386,32 @@ class Job(models.Model):
             self._cancel_dependents()
         return True
 
-    def release(self) -> bool:
-        """Give a running job back to the queue without counting the attempt (shutdown).
+    def release(self, reason: str = "Worker shut down", *, to_the_back: bool = False) -> bool:
+        """Give a running job back to the queue without counting the attempt (a shutdown, or
+        the database lost mid-attempt: neither is the job's fault). ``to_the_back`` makes it
+        ready from now (behind jobs already waiting), and no claim can start it before the
+        attempt is recorded as ended.
 
         A job that staff asked to cancel is cancelled instead. False when not released."""
+        now = timezone.now()
+        fields: dict[str, Any] = {
+            "status": Job.Status.QUEUED,
+            "attempts": F("attempts") - 1,
+            "worker_id": "",
+            "lease_expires_at": None,
+            "started_at": None,
+        }
+        if to_the_back:
+            fields["run_at"] = now
         with transaction.atomic():
-            released = (
-                self._held()
-                .filter(cancel_requested=False)
-                .update(
-                    status=Job.Status.QUEUED,
-                    attempts=F("attempts") - 1,
-                    worker_id="",
-                    lease_expires_at=None,
-                    started_at=None,
-                )
-            )
+            released = self._held().filter(cancel_requested=False).update(**fields)
             if not released:
                 self.mark_cancelled("Cancelled while running (stopped at worker shutdown)")
                 return False
-            self._end_attempt(outcome=JobAttempt.Outcome.RELEASED, error="Worker shut down")
+            self._end_attempt(outcome=JobAttempt.Outcome.RELEASED, error=reason, now=now)
             self.status, self.attempts, self.worker_id = Job.Status.QUEUED, self.attempts - 1, ""
+            if to_the_back:
+                self.run_at = now
         return True
 
     def set_progress(self, percent: int, step: str = "") -> bool:

@@ -35,6 +35,8 @@ class JobType:
     timeout: float | None = None
     cost: int = 0
     description: str = ""
+    #: Whether any user may start it through an API (else only users who may start any job).
+    user_startable: bool = False
 
     def clean(self, payload: dict[str, Any]) -> dict[str, Any]:
         return self.validate(payload) if self.validate else payload
@@ -51,8 +53,13 @@ def register(
     max_attempts: int | None = None,
     timeout: float | None = None,
     cost: int = 0,
+    user_startable: bool = False,
 ) -> Callable[[Handler], Handler]:
-    """Register the decorated function as the handler of job type ``name``."""
+    """Register the decorated function as the handler of job type ``name``.
+
+    ``user_startable`` marks a type any user may start through an API (its payload validated
+    and its cost charged); the others (test work like ``noop`` and ``sleep``, internal steps)
+    are started by code, or by users allowed to start any job."""
 
     def decorator(func: Handler) -> Handler:
         _registry[name] = JobType(
@@ -63,6 +70,7 @@ def register(
             max_attempts=max_attempts,
             timeout=timeout,
             cost=cost,
+            user_startable=user_startable,
             description=(func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else "",
         )
         hooks.forget_types()  # receivers that choose types by a predicate are asked again

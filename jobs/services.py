@@ -39,7 +39,9 @@ def enqueue(
     max_attempts: int | None = None,
     timeout: float | None = None,
 ) -> Job:
-    """Add one job. With a ``unique_key`` that a queued or running job holds, return that job.
+    """Add one job. With a ``unique_key`` that a queued or running job holds in the same scope,
+    return that job. A user's keys are their own (scoped by owner); jobs without an owner or
+    owned by staff share one global scope (:func:`unique_scope`).
 
     The :data:`~jobs.hooks.enqueued` hook hears the new job in the same transaction; a receiver
     that refuses (:class:`~jobs.exceptions.EnqueueRefused`) leaves nothing enqueued and the
@@ -63,14 +65,17 @@ def enqueue(
     # transaction usable.
     with transaction.atomic(savepoint=hooks.enqueued.wants(type)):
         if unique_key:
-            existing = Job.objects.live().filter(unique_key=unique_key).first()
+            holders = Job.objects.live().filter(
+                unique_scope=job.unique_scope, unique_key=unique_key
+            )
+            existing = holders.first()
             if existing:
                 return existing
             try:
                 with transaction.atomic():
                     job.save(force_insert=True)
             except IntegrityError:
-                return Job.objects.live().get(unique_key=unique_key)
+                return holders.get()
         else:
             job.save(force_insert=True)
         hooks.enqueued.send([job])
@@ -92,6 +97,14 @@ def enqueue_many(type: str, payloads: Iterable[dict[str, Any]], **options: Any) 
         created = Job.objects.bulk_create(jobs, batch_size=1000)
         hooks.enqueued.send(created)
     return created
+
+
+def unique_scope(owner: Any) -> int:
+    """The scope of an owner's unique keys: 0 (global) for no owner and for staff, else the
+    owner's id."""
+    if owner is None or getattr(owner, "is_staff", False):
+        return 0
+    return int(owner.pk)
 
 
 def notify_queued(queues: set[str]) -> None:
@@ -161,6 +174,7 @@ def _build(
         payload=payload,
         run_at=run_at or timezone.now(),
         unique_key=unique_key,
+        unique_scope=unique_scope(owner) if unique_key else 0,
         owner=owner,
         depends_on=depends_on,
         max_attempts=max_attempts,

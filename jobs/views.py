@@ -28,7 +28,7 @@ from django_htmx.middleware import HtmxDetails
 from jobs import selectors
 from jobs.charts import throughput_chart
 from jobs.exceptions import EnqueueRefused, JobError
-from jobs.forms import EnqueueForm
+from jobs.forms import EnqueueForm, parse_id
 from jobs.models import Job
 from jobs.services import enqueue, enqueue_many
 
@@ -43,7 +43,8 @@ class HtmxHttpRequest(HttpRequest):
 
 
 def staff_required(view: View) -> View:
-    """Anonymous users go to the admin login (htmx polls too); other non-staff get a 403."""
+    """Anonymous users go to the admin login (htmx polls too); other non-staff, and staff who
+    may not view jobs in the admin, get a 403."""
 
     @wraps(view)
     def wrapped(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -56,6 +57,8 @@ def staff_required(view: View) -> View:
             return redirect(login)
         if not (user.is_active and user.is_staff):
             raise PermissionDenied("The job dashboard is for staff.")
+        if not user.has_perm("jobs.view_job"):  # what the admin's job list needs too
+            raise PermissionDenied("The job dashboard needs the permission to view jobs.")
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -90,8 +93,8 @@ def _permissions(request: HtmxHttpRequest) -> dict[str, bool]:
 @staff_required
 def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     job = None
-    if (job_id := request.GET.get("job", "")).isdigit():
-        job = Job.objects.filter(pk=int(job_id)).first()
+    if (job_id := parse_id(request.GET.get("job", ""))) is not None:
+        job = Job.objects.filter(pk=job_id).first()
     context = {
         **_overview_context(),
         **_chart_context(),

@@ -47,12 +47,17 @@ from jobs.health import HealthServer
 from jobs.listener import QueueListener
 from jobs.models import Job
 from jobs.models import Worker as WorkerRow
+from jobs.outage import Outage, is_lost_connection
 from jobs.services import check_storable_json
 
 logger = logging.getLogger("jobs.worker")
 
-# Seconds between tries to record an attempt's outcome while the database is unreachable.
+# Seconds between tries to reach the database again while it is unreachable (at most): the
+# workers are back at full speed within about this long after it returns.
+OUTAGE_RETRY_SECONDS = 1.0
+# Seconds between tries to record an outcome after other database errors (then: left to the lease).
 RECORD_RETRY_DELAYS = (0.5, 1.0, 2.0)
+RELEASE_REASON = "The database connection was lost during this attempt; it does not count"
 
 
 def default_worker_id() -> str:
@@ -140,10 +145,17 @@ class WorkerProcess:
         self._threads: list[_JobThread] = []
         self._last_cancel_poll = 0.0
         self._claim_retry = 0.0  # seconds until the next claim after a failed one
+        self._outage = Outage(
+            self.id,
+            retry_every=min(poll_interval, OUTAGE_RETRY_SECONDS),
+            remind_every=conf.outage_reminder_seconds(),
+        )
         self._health = (
             HealthServer(self, health_host, health_port) if health_port is not None else None
         )
-        self._listener = QueueListener(self._on_notify) if listen and not burst else None
+        self._listener = (
+            QueueListener(self._on_notify, self._outage) if listen and not burst else None
+        )
 
     # --- public -------------------------------------------------------------------------
 
@@ -200,8 +212,8 @@ class WorkerProcess:
             try:
                 self._enforce_timeouts()
                 self._poll_cancellations()
-            except DatabaseError:
-                self._database_lost("supervising running jobs")
+            except DatabaseError as exc:
+                self._database_lost("supervising running jobs", exc)
             idle = not self._active
             self._gather_successes()
             claimed = self._fill_slots()
@@ -241,15 +253,16 @@ class WorkerProcess:
                 limit=free,
                 queues=self.queues,
             )
-        except Exception:
+        except Exception as exc:
             # Retry soon, backing off, however long the poll interval: a wake-up (a NOTIFY)
             # that found a dead connection must not leave the jobs waiting a whole interval.
-            self._claim_retry = min(max(self._claim_retry * 2, 0.1), 5.0)
-            self._database_lost(f"claiming jobs (retrying in {self._claim_retry:g}s)")
+            self._claim_retry = min(max(self._claim_retry * 2, 0.1), OUTAGE_RETRY_SECONDS)
+            self._database_lost("claiming jobs", exc)
             with self._lock:
                 self._succeeded[:0] = runs
             return 0
         self._claim_retry = 0.0
+        self._outage.ok()
         for run in runs:
             if self._active.get(run.job.pk) is run:
                 self._finish(run.job, run, "succeeded" if run.job.pk in held else "discarded")
@@ -328,6 +341,16 @@ class WorkerProcess:
         except JobLost:
             outcome = "discarded"
         except Exception as exc:
+            if is_lost_connection(exc) and ctx.stop_reason is None:
+                # Losing the database is the worker's problem, not the job's: give the attempt
+                # back (once the database is reachable) without counting it.
+                self._outage.lost(f"job {job.pk} was running", exc)
+                outcome = self._record(
+                    job, "given back", lambda: job.release(RELEASE_REASON, to_the_back=True)
+                )
+                self._finish(job, run, outcome, "database connection lost")
+                _tidy_connections()
+                return
             if isinstance(exc, JobTimedOut) or ctx.stop_reason == ctx.TIMED_OUT:
                 error = f"Timed out after {job.timeout:g}s"
             else:
@@ -342,27 +365,38 @@ class WorkerProcess:
         self._finish(job, run, outcome, error)
 
     def _record(self, job: Job, outcome: str, write: Callable[[], bool]) -> str:
-        """Write the outcome of an attempt, reconnecting through a short database outage.
+        """Write the outcome of an attempt, reconnecting until the database is back.
 
-        The writes are fenced, so writing again after a lost reply cannot finish a job twice.
-        When the database stays away, the job is left to its lease: it expires, and the job is
-        taken back and retried. Errors other than a lost connection are the attempt's own.
-        """
-        for delay in (*RECORD_RETRY_DELAYS, None):
+        The writes are fenced, so writing again after a lost reply cannot finish a job twice,
+        and the job stays this worker's meanwhile (its heartbeat renews the lease as soon as
+        the database answers). Only a forced stop gives up, leaving the job to its lease.
+        Errors other than a lost connection are the attempt's own."""
+        failures = 0
+        while True:
             try:
-                return outcome if write() else "discarded"
+                written = write()
             except (OperationalError, InterfaceError) as exc:
+                lost = is_lost_connection(exc)
                 connection.close()
-                if delay is None:
+                if lost:
+                    self._outage.lost(f"recording that job {job.pk} {outcome}", exc)
+                    delay = self._outage.retry_every
+                elif failures < len(RECORD_RETRY_DELAYS):
+                    logger.warning(
+                        "job=%s recording %s failed (%s); retrying", job.pk, outcome, exc
+                    )
+                    delay = RECORD_RETRY_DELAYS[failures]
+                    failures += 1
+                else:
+                    delay = None
+                if delay is None or self._halt.wait(delay):
                     logger.error(
-                        "job=%s event=unrecorded error=%s (its lease will expire and it retries)",
-                        job.pk,
-                        exc,
+                        "job=%s event=unrecorded (its lease will expire and it retries)", job.pk
                     )
                     return "unrecorded"
-                logger.warning("job=%s recording %s failed (%s); retrying", job.pk, outcome, exc)
-                time.sleep(delay)
-        raise AssertionError("unreachable")
+                continue
+            self._outage.ok()
+            return outcome if written else "discarded"
 
     def _let_go(self, job: Job) -> None:
         run = self._active.get(job.pk)
@@ -463,9 +497,8 @@ class WorkerProcess:
         while not self._halt.wait(interval):
             try:
                 self._heartbeat()
-            except Exception:
-                logger.exception("worker=%s heartbeat failed; trying again", self.id)
-                connection.close()
+            except Exception as exc:
+                self._database_lost("renewing leases (heartbeat)", exc)
         connection.close()
 
     def _heartbeat(self) -> None:
@@ -480,6 +513,9 @@ class WorkerProcess:
                 self._finish(run.job, run, "lost", "lease lost")
         self._deliver_cancellations()
         self._save_row()
+        self._outage.ok()
+        if self._outage.down or not self._judges_leases():
+            return
         for job in Job.objects.recover_stuck():
             logger.warning(
                 "job=%s type=%s attempt=%s/%s event=recovered next=%s",
@@ -562,8 +598,8 @@ class WorkerProcess:
             self._record_successes()
             try:
                 self._enforce_timeouts()
-            except DatabaseError:
-                self._database_lost("waiting for running jobs to finish")
+            except DatabaseError as exc:
+                self._database_lost("waiting for running jobs to finish", exc)
             self._wake.wait(min(0.1, max(0.0, deadline - time.monotonic())))
         self._record_successes()
         with self._lock:
@@ -573,8 +609,8 @@ class WorkerProcess:
             run.thread.retired = True
             try:
                 released = run.job.release()
-            except DatabaseError:
-                self._database_lost(f"giving job {run.job.pk} back (its lease will expire)")
+            except DatabaseError as exc:
+                self._database_lost(f"giving job {run.job.pk} back (its lease will expire)", exc)
                 released = False
             if released:
                 logger.info(
@@ -601,8 +637,8 @@ class WorkerProcess:
                 thread.join(timeout=5)
         try:
             WorkerRow.objects.filter(pk=self.id).delete()
-        except DatabaseError:
-            self._database_lost("removing its row (other workers remove it once stale)")
+        except DatabaseError as exc:
+            self._database_lost("removing its row (other workers remove it once stale)", exc)
         logger.info(
             "worker=%s stopped processed=%s succeeded=%s failed=%s",
             self.id,
@@ -611,11 +647,24 @@ class WorkerProcess:
             self.failed,
         )
 
-    def _database_lost(self, doing: str) -> None:
-        """A database error outside a job: log it, drop the connection, and carry on; the next
-        query reconnects."""
-        logger.exception("worker=%s database error while %s; carrying on", self.id, doing)
+    def _database_lost(self, doing: str, exc: BaseException) -> None:
+        """A database error outside a job: drop the connection and carry on (the next query
+        reconnects). A lost connection is an outage, logged once (:class:`Outage`); any other
+        error is logged with its traceback."""
+        if is_lost_connection(exc):
+            self._outage.lost(doing, exc)
+        else:
+            logger.error(
+                "worker=%s database error while %s; carrying on", self.id, doing, exc_info=exc
+            )
         connection.close()
+
+    def _judges_leases(self) -> bool:
+        """Whether expired leases may be taken back now: not until a lease has passed since
+        the database came back, so that workers that lived through the outage renew theirs
+        first (a lease lost to an outage would otherwise count as a failed attempt)."""
+        back = self._outage.back_at
+        return back is None or time.monotonic() - back >= conf.lease_seconds()
 
     def _install_signals(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():

@@ -10,6 +10,12 @@ from jobs.exceptions import PermanentError
 from jobs.registry import register
 
 
+@register("test_echo", user_startable=True)
+def echo(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Return the payload; any user may start it (the API tests' job type)."""
+    return payload
+
+
 @register("test_fail")
 def fail(payload: dict[str, Any], ctx: JobContext) -> None:
     """Always fails with payload["message"]."""

@@ -33,7 +33,7 @@ VIDEO_SIZE = "1280x720"
 KEYFRAME_SIZE = "1536x1024"
 
 
-@register("analysis", validate=brief_payload, cost=1)
+@register("analysis", validate=brief_payload, cost=1, user_startable=True)
 def analysis(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Work out what a brief asks for: intent, audience, key points, deliverables."""
     ctx.progress(5, "Reading the brief")
@@ -63,7 +63,7 @@ def analysis(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     return output
 
 
-@register("storyboard", validate=brief_payload, cost=1)
+@register("storyboard", validate=brief_payload, cost=1, user_startable=True)
 def storyboard(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Plan the scenes of a brief."""
     ctx.progress(5, "Reading the brief and its analysis")
@@ -186,7 +186,7 @@ def _inspect(path: Path, kind: str, name: str, ctx: JobContext) -> dict[str, Any
     return details
 
 
-@register("text_analysis", validate=brief_payload, cost=1)
+@register("text_analysis", validate=brief_payload, cost=1, user_startable=True)
 def text_analysis(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Analyse the text of a brief and its text assets."""
     ctx.progress(5, "Collecting the text")

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from jobs.context import JobContext
 
 
-@register("ai_generation", validate=review_payload, cost=1)
+@register("ai_generation", validate=review_payload, cost=1, user_startable=True)
 def ai_generation(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Reply to a customer review in a given tone."""
     ctx.progress(10, "Writing a reply to the review")
@@ -39,7 +39,7 @@ def ai_generation(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     return {**ai_label(result, prompt), "reply": result.data["reply"], "tone": result.data["tone"]}
 
 
-@register("sentiment_analysis", validate=sentiment_payload, cost=1)
+@register("sentiment_analysis", validate=sentiment_payload, cost=1, user_startable=True)
 def sentiment_analysis(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """The sentiment of a text: overall, score and per aspect."""
     ctx.progress(10, "Reading the text")
@@ -55,7 +55,7 @@ def sentiment_analysis(payload: dict[str, Any], ctx: JobContext) -> dict[str, An
     return {**ai_label(result, prompt), **result.data}
 
 
-@register("prompt_analysis", validate=prompt_payload, cost=1)
+@register("prompt_analysis", validate=prompt_payload, cost=1, user_startable=True)
 def prompt_analysis(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Review a prompt and suggest a clearer one."""
     ctx.progress(10, "Reviewing the prompt")

@@ -34,6 +34,7 @@ from jobs.display import (
     since,
     status_badge,
 )
+from jobs.forms import JobAdminForm, parse_id
 from jobs.models import Job, JobAttempt
 
 
@@ -83,6 +84,7 @@ POSTED_EDITS = {"queue", "priority", "run_at_0", "run_at_1", "max_attempts", "ti
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
+    form = JobAdminForm
     list_display = (
         "id",
         "status_badge",
@@ -243,8 +245,10 @@ class JobAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Job], search_term: str
     ) -> tuple[QuerySet[Job], bool]:
         term = search_term.strip().lstrip("#")
-        if term.isdigit():
-            return queryset.filter(pk=int(term)), False
+        if (job_id := parse_id(term)) is not None:
+            return queryset.filter(pk=job_id), False
+        if term.isascii() and term.isdigit():
+            return queryset.none(), False  # a number no job can have
         if not term:
             return queryset, False
         matches = Q(error__icontains=term)

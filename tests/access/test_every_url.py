@@ -127,7 +127,7 @@ RULES: dict[str, Rule] = {
     "api:list_jobs": Rule("GET", "/api/jobs", api(200)),
     "api:get_job": Rule("GET", "/api/jobs/{job}", api(200, 404)),
     "api:get_job_of_type": Rule("GET", "/api/jobs/noop/status/{job}", api(200, 404)),
-    "api:start_job": Rule("POST", "/api/jobs/noop/start", api(202), body={}),
+    "api:start_job": Rule("POST", "/api/jobs/test_echo/start", api(202), body={}),
     "api:cancel_job": Rule("POST", "/api/jobs/{job}/cancel", api(200, 404)),
     # Staff only: others are refused before the job is even looked up.
     "api:requeue_job": Rule("POST", "/api/jobs/{failed_job}/requeue", api(403, 403, 200)),

@@ -42,9 +42,37 @@ def bob(django_user_model):
     return django_user_model.objects.create_user("bob")
 
 
+#: What an operator of the queue may do in the admin, and so through the API.
+OPERATOR_PERMISSIONS = (
+    "jobs.view_job",
+    "jobs.add_job",
+    "jobs.cancel_job",
+    "jobs.requeue_job",
+    "jobs.prioritize_job",
+    "briefs.view_brief",
+    "briefs.change_brief",
+    "briefs.view_transcript",
+    "briefs.view_sop",
+)
+
+
+def grant(user: Any, *permissions: str) -> Any:
+    """Give ``user`` Django permissions (``app.codename``); returns the user, reloaded."""
+    from django.contrib.auth.models import Permission
+
+    for name in permissions:
+        app_label, codename = name.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return type(user).objects.get(pk=user.pk)  # a fresh permission cache
+
+
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create_user("stella", is_staff=True)
+    """Staff with the operator's permissions (staff status alone grants nothing)."""
+    user = django_user_model.objects.create_user("stella", is_staff=True)
+    return grant(user, *OPERATOR_PERMISSIONS)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
     [
         ("get", "/api/jobs"),
         ("get", "/api/jobs/1"),
-        ("post", "/api/jobs/noop/start"),
+        ("post", "/api/jobs/test_echo/start"),
         ("post", "/api/jobs/1/cancel"),
         ("post", "/api/jobs/1/requeue"),
     ],
@@ -107,7 +107,9 @@ def test_session_reads_without_csrf_but_writes_need_it(alice):
     client.force_login(alice)
 
     assert client.get("/api/jobs").status_code == 200
-    refused = client.post("/api/jobs/noop/start", {"payload": {}}, content_type="application/json")
+    refused = client.post(
+        "/api/jobs/test_echo/start", {"payload": {}}, content_type="application/json"
+    )
     assert refused.status_code == 403
     assert "CSRF" in refused.json()["message"]
     assert not Job.objects.exists()
@@ -115,7 +117,7 @@ def test_session_reads_without_csrf_but_writes_need_it(alice):
     client.get("/admin/login/")  # sets the csrftoken cookie
     csrf = client.cookies["csrftoken"].value
     accepted = client.post(
-        "/api/jobs/noop/start",
+        "/api/jobs/test_echo/start",
         {"payload": {}},
         content_type="application/json",
         headers={"X-CSRFToken": csrf},
@@ -128,7 +130,9 @@ def test_token_requests_need_no_csrf(alice):
     _, raw = ApiToken.objects.create_token(user=alice, name="cli")
     client = Client(enforce_csrf_checks=True, headers={"Authorization": f"Bearer {raw}"})
 
-    response = client.post("/api/jobs/noop/start", {"payload": {}}, content_type="application/json")
+    response = client.post(
+        "/api/jobs/test_echo/start", {"payload": {}}, content_type="application/json"
+    )
 
     assert response.status_code == 202
 
@@ -136,9 +140,9 @@ def test_token_requests_need_no_csrf(alice):
 def test_per_user_limit_answers_429_with_a_clear_message(as_alice, as_bob, as_staff, settings):
     settings.MAX_JOBS_PER_USER = 2
     for _ in range(2):
-        assert as_alice.post("/api/jobs/noop/start").status_code == 202
+        assert as_alice.post("/api/jobs/test_echo/start").status_code == 202
 
-    refused = as_alice.post("/api/jobs/noop/start")
+    refused = as_alice.post("/api/jobs/test_echo/start")
 
     assert refused.status_code == 429
     assert "limit is 2" in refused.json()["message"]
@@ -146,29 +150,40 @@ def test_per_user_limit_answers_429_with_a_clear_message(as_alice, as_bob, as_st
     assert refused["Retry-After"]
     assert Job.objects.filter(owner=as_alice.user).count() == 2
     # Other users and staff are not held back by alice's jobs.
-    assert as_bob.post("/api/jobs/noop/start").status_code == 202
+    assert as_bob.post("/api/jobs/test_echo/start").status_code == 202
     for _ in range(3):
-        assert as_staff.post("/api/jobs/noop/start").status_code == 202
+        assert as_staff.post("/api/jobs/test_echo/start").status_code == 202
 
 
 def test_finished_jobs_do_not_count_against_the_limit(as_alice, settings):
     settings.MAX_JOBS_PER_USER = 1
-    job_id = as_alice.post("/api/jobs/noop/start").json()["job_id"]
-    assert as_alice.post("/api/jobs/noop/start").status_code == 429
+    job_id = as_alice.post("/api/jobs/test_echo/start").json()["job_id"]
+    assert as_alice.post("/api/jobs/test_echo/start").status_code == 429
 
     as_alice.post(f"/api/jobs/{job_id}/cancel")
 
-    assert as_alice.post("/api/jobs/noop/start").status_code == 202
+    assert as_alice.post("/api/jobs/test_echo/start").status_code == 202
 
 
-def test_a_unique_key_held_by_another_user_reveals_nothing(as_alice, as_bob):
-    mine = as_alice.post("/api/jobs/noop/start", {"unique_key": "report-1"}).json()["job_id"]
+def test_unique_keys_are_per_user_so_no_one_learns_or_blocks_anothers(as_alice, as_bob):
+    mine = as_alice.post("/api/jobs/test_echo/start", {"unique_key": "report-1"}).json()["job_id"]
 
-    again = as_alice.post("/api/jobs/noop/start", {"unique_key": "report-1"})
-    assert again.json()["job_id"] == mine
-    theirs = as_bob.post("/api/jobs/noop/start", {"unique_key": "report-1"})
-    assert theirs.status_code == 409
-    assert str(mine) not in theirs.content.decode()
+    again = as_alice.post("/api/jobs/test_echo/start", {"unique_key": "report-1"})
+    assert again.status_code == 202 and again.json()["job_id"] == mine
+    theirs = as_bob.post("/api/jobs/test_echo/start", {"unique_key": "report-1"})
+    assert theirs.status_code == 202  # bob's own job: alice's key neither blocks nor shows
+    assert theirs.json()["job_id"] != mine
+    assert Job.objects.get(pk=theirs.json()["job_id"]).owner == as_bob.user
+    assert Job.objects.filter(unique_key="report-1", status="queued").count() == 2
+
+
+def test_system_and_staff_jobs_keep_one_global_scope(as_staff, alice):
+    system = services.enqueue("noop", {}, unique_key="nightly")
+    assert services.enqueue("noop", {}, unique_key="nightly").pk == system.pk
+    staff_job = as_staff.post("/api/jobs/noop/start", {"unique_key": "nightly"})
+    assert staff_job.json()["job_id"] == system.pk  # staff share the global scope
+    users = services.enqueue("noop", {}, unique_key="nightly", owner=alice)
+    assert users.pk != system.pk  # a user's key is theirs alone
 
 
 def test_admin_creates_a_token_shows_it_once_and_revokes_it(django_user_model, alice):

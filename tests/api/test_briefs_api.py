@@ -7,6 +7,7 @@ from django.test import Client
 from briefs.models import SOP, Brief, BriefJob, Transcript
 from credits import services as credits
 from jobs.models import Job
+from tests.support.media import make_video
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +79,7 @@ def test_asset_errors_from_the_service_name_the_field(as_alice):
 def test_a_user_cannot_use_another_users_upload(as_alice, as_bob):
     uploaded = as_bob.client.post(
         "/api/uploads",
-        {"file": SimpleUploadedFile("clip.mp4", b"not really a video")},
+        {"file": SimpleUploadedFile("notes.txt", b"bob's notes")},
         headers=as_bob.headers,
     ).json()
 
@@ -89,10 +90,11 @@ def test_a_user_cannot_use_another_users_upload(as_alice, as_bob):
     assert not Brief.objects.exists()
 
 
-def test_upload_then_use_it_in_a_brief(as_alice):
+def test_upload_then_use_it_in_a_brief(as_alice, tmp_path):
+    video = make_video(tmp_path / "demo.mp4", seconds=1, size="64x48")
     response = as_alice.client.post(
         "/api/uploads",
-        {"file": SimpleUploadedFile("demo.mp4", b"\x00\x01video bytes")},
+        {"file": SimpleUploadedFile("demo.mp4", video.read_bytes())},
         headers=as_alice.headers,
     )
 

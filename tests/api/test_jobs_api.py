@@ -11,13 +11,13 @@ from jobs.models import Job
 pytestmark = pytest.mark.django_db
 
 
-def test_start_job_answers_where_to_poll(as_alice, alice):
-    response = as_alice.post("/api/jobs/sleep/start", {"payload": {"seconds": 1}})
+def test_start_job_answers_where_to_poll(as_staff, staff):
+    response = as_staff.post("/api/jobs/sleep/start", {"payload": {"seconds": 1}})
 
     assert response.status_code == 202, response.content
     body = response.json()
     job = Job.objects.get(pk=body["job_id"])
-    assert job.owner == alice
+    assert job.owner == staff
     assert job.type == "sleep"
     assert job.payload == {"seconds": 1}
     assert body["status"] == "queued"
@@ -25,8 +25,8 @@ def test_start_job_answers_where_to_poll(as_alice, alice):
     assert body["poll_after"] > 0
 
 
-def test_invalid_payload_says_which_field_and_why_and_writes_nothing(as_alice):
-    response = as_alice.post("/api/jobs/sleep/start", {"payload": {"seconds": "soon"}})
+def test_invalid_payload_says_which_field_and_why_and_writes_nothing(as_staff):
+    response = as_staff.post("/api/jobs/sleep/start", {"payload": {"seconds": "soon"}})
 
     assert response.status_code == 422
     body = response.json()
@@ -37,7 +37,7 @@ def test_invalid_payload_says_which_field_and_why_and_writes_nothing(as_alice):
 
 
 def test_schema_errors_name_the_field(as_alice):
-    response = as_alice.post("/api/jobs/noop/start", {"payload": [1, 2], "delay": -1})
+    response = as_alice.post("/api/jobs/test_echo/start", {"payload": [1, 2], "delay": -1})
 
     assert response.status_code == 422
     fields = {item["field"]: item for item in response.json()["fields"]}
@@ -48,7 +48,7 @@ def test_schema_errors_name_the_field(as_alice):
 
 def test_malformed_json_is_a_400_with_json_body(as_alice):
     response = as_alice.client.post(
-        "/api/jobs/noop/start",
+        "/api/jobs/test_echo/start",
         "{not json",
         content_type="application/json",
         headers=as_alice.headers,
@@ -62,7 +62,7 @@ def test_malformed_json_is_a_400_with_json_body(as_alice):
 def test_a_body_that_is_not_an_object_is_422_and_writes_nothing(as_alice, body):
     response = as_alice.client.generic(
         "POST",
-        "/api/jobs/noop/start",
+        "/api/jobs/test_echo/start",
         body,
         content_type="application/json",
         headers=as_alice.headers,
@@ -76,7 +76,7 @@ def test_a_body_that_is_not_an_object_is_422_and_writes_nothing(as_alice, body):
 def test_a_null_body_is_no_body(as_alice):
     response = as_alice.client.generic(
         "POST",
-        "/api/jobs/noop/start",
+        "/api/jobs/test_echo/start",
         "null",
         content_type="application/json",
         headers=as_alice.headers,
@@ -106,19 +106,19 @@ def test_internal_task_type_cannot_be_started_through_the_api(as_staff):
 
 
 def test_nul_characters_are_refused_with_a_field_error(as_alice):
-    response = as_alice.post("/api/jobs/noop/start", {"payload": {}, "unique_key": "a\x00b"})
+    response = as_alice.post("/api/jobs/test_echo/start", {"payload": {}, "unique_key": "a\x00b"})
 
     assert response.status_code == 422
     assert response.json()["fields"][0]["field"] == "unique_key"
 
 
 def test_priority_and_queue_are_for_staff(as_alice, as_staff):
-    response = as_alice.post("/api/jobs/noop/start", {"payload": {}, "priority": 50})
+    response = as_alice.post("/api/jobs/test_echo/start", {"payload": {}, "priority": 50})
     assert response.status_code == 403
     assert response.json()["fields"][0]["field"] == "priority"
 
     response = as_staff.post(
-        "/api/jobs/noop/start", {"payload": {}, "priority": 50, "queue": "urgent"}
+        "/api/jobs/test_echo/start", {"payload": {}, "priority": 50, "queue": "urgent"}
     )
     assert response.status_code == 202
     job = Job.objects.get(pk=response.json()["job_id"])
@@ -127,7 +127,7 @@ def test_priority_and_queue_are_for_staff(as_alice, as_staff):
 
 def test_delay_schedules_the_job(as_alice):
     before = timezone.now()
-    response = as_alice.post("/api/jobs/noop/start", {"payload": {}, "delay": 120})
+    response = as_alice.post("/api/jobs/test_echo/start", {"payload": {}, "delay": 120})
 
     job = Job.objects.get(pk=response.json()["job_id"])
     assert job.run_at >= before + timedelta(seconds=119)
@@ -252,7 +252,39 @@ def test_the_earlier_systems_urls_still_answer(as_alice, alice, client):
 
 
 def test_start_without_a_body_uses_an_empty_payload(as_alice):
-    response = as_alice.client.generic("POST", "/api/jobs/noop/start", headers=as_alice.headers)
+    response = as_alice.client.generic(
+        "POST", "/api/jobs/test_echo/start", headers=as_alice.headers
+    )
 
     assert response.status_code == 202, response.content
     assert Job.objects.get().payload == {}
+
+
+# --- issue 11, hole 9: amplification --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("type_", "payload"),
+    [("noop", {"blob": "x" * 1000}), ("sleep", {"seconds": 3600}), ("test_fail", {})],
+)
+def test_users_start_only_job_types_marked_user_startable(as_alice, type_, payload):
+    response = as_alice.post(f"/api/jobs/{type_}/start", {"payload": payload})
+
+    assert response.status_code == 403
+    assert "cannot be started through the API" in response.json()["message"]
+    assert "test_echo" in response.json()["message"]  # says which types may be started
+    assert not Job.objects.exists()
+
+
+def test_results_in_answers_have_a_size_bound(as_staff, settings):
+    settings.API_MAX_RESULT_BYTES = 10_000
+    big = services.enqueue("noop", {}, owner=as_staff.user)
+    small = services.enqueue("noop", {}, owner=as_staff.user)
+    Job.objects.filter(pk=big.pk).update(status=Job.Status.SUCCEEDED, result={"x": "y" * 50_000})
+    Job.objects.filter(pk=small.pk).update(status=Job.Status.SUCCEEDED, result={"x": "y"})
+
+    one = as_staff.get(f"/api/jobs/{big.pk}")
+    assert one.json()["result"] is None and one.json()["result_truncated"] is True
+    assert len(one.content) < 5_000
+    listed = {job["id"]: job for job in as_staff.get("/api/jobs").json()["jobs"]}
+    assert listed[big.pk]["result_truncated"] and listed[small.pk]["result"] == {"x": "y"}

@@ -10,6 +10,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.files import File
 
+from tests.support.media import make_video
+
 
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
@@ -33,17 +35,6 @@ def user(db):
 @pytest.fixture
 def other_user(db):
     return get_user_model().objects.create_user("grace")
-
-
-def make_video(path: Path, *, seconds: int = 3, audio: bool = True, size: str = "640x360") -> Path:
-    """A few seconds of real video: ffmpeg's test pattern, with a sine tone."""
-    args = ["ffmpeg", "-nostdin", "-y", "-v", "error", "-f", "lavfi", "-i"]
-    args.append(f"testsrc=size={size}:rate=25:duration={seconds}")
-    if audio:
-        args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "aac"]
-    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-shortest"]
-    subprocess.run([*args, str(path)], check=True)
-    return path
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ def test_startbrief_with_a_demo_video_starts_the_sop_flow(user):
     out = io.StringIO()
     call_command("startbrief", "--owner", "ada", "--demo-video", "--sop", stdout=out)
     brief = Brief.objects.get()
-    assert brief.assets[0]["kind"] == "video" and brief.assets[0]["file"].endswith("demo.mp4")
+    assert brief.assets[0]["kind"] == "video" and brief.assets[0]["name"] == "demo.mp4"
+    assert brief.assets[0]["file"].endswith("/video.mp4")  # the stored name is ours
     assert [j.type for j in Job.objects.filter(brief_links__brief=brief).order_by("id")] == [
         "video_slim",
         "transcribe",

@@ -63,6 +63,22 @@ def effect(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     return {"worker": worker, "attempt": attempt}
 
 
+@register("fault_progress")
+def progress(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Report progress payload["steps"] times, payload["ms"] milliseconds apart (each report
+    writes to the database, so an outage reaches the handler as an OperationalError), then
+    leave one side effect if the attempt wins. No max_attempts of its own: it gets
+    JOBS_DEFAULT_MAX_ATTEMPTS."""
+    job_id, worker, attempt = ctx.job.pk, ctx.job.worker_id, ctx.attempt
+    steps = payload.get("steps", 10)
+    for step in range(steps):
+        ctx.progress(100 * step // steps, f"step {step + 1} of {steps}")
+        ctx.sleep(payload.get("ms", 100) / 1000)
+    _write(NAIVE_EFFECTS, job_id, worker, attempt)
+    ctx.on_success(lambda: _write(EFFECTS, job_id, worker, attempt))
+    return {"worker": worker, "attempt": attempt}
+
+
 @register("fault_drop_connection", max_attempts=3)
 def drop_connection(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """On its first attempt, cut this thread's own database connection (as a restart of

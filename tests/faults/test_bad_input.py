@@ -128,6 +128,21 @@ def test_prunejobs_refuses_bad_input(untouched, options, message):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
+        (["--hours", "soon"], "not a number of hours"),
+        (["--hours", "-1"], "between 0 and"),
+        (["--hours", "1" * 5000], "between 0 and"),
+        (["--hours", "nan"], "between 0 and"),
+        (["--hours", "inf"], "between 0 and"),
+    ],
+    ids=lambda v: repr(v)[:40],
+)
+def test_prune_uploads_refuses_bad_input(untouched, options, message):
+    refused("prune_uploads", *options, match=message)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
         (["--concurrency", "0"], "at least 1"),
         (["--concurrency", "many"], "not a whole number"),
         (["--concurrency", "1" + "0" * 30], "at most"),
@@ -191,6 +206,7 @@ def test_jobstats_refuses_unknown_arguments(untouched):
         [b"runworker", b"--burst", b"--worker-id", b"\xff"],
         [b"runworker", b"--burst", b"--queues", b"\xff"],
         [b"prunejobs", b"--older-than", b"\xff"],
+        [b"prune_uploads", b"--hours", b"\xff"],
         [b"createadmin", b"--username", b"\xff"],
         [b"startbrief", b"--owner", b"\xff"],
         [b"startbrief", b"--owner", b"nobody", b"--title", b"\xff\xfe", b"--asset", b"\xc3\x28"],
@@ -261,5 +277,13 @@ def test_every_management_command_of_ours_is_given_bad_input():
     from django.core.management import get_commands
 
     ours = {name for name, app in get_commands().items() if app in ("jobs", "briefs", "api")}
-    covered = {"enqueue", "prunejobs", "runworker", "createadmin", "jobstats", "startbrief"}
+    covered = {
+        "enqueue",
+        "prunejobs",
+        "runworker",
+        "createadmin",
+        "jobstats",
+        "startbrief",
+        "prune_uploads",
+    }
     assert ours == covered

@@ -44,8 +44,10 @@ def staff_client(client, staff):
 
 @pytest.fixture
 def bare_staff(django_user_model):
-    """Staff without any job permission: may watch, may not act."""
-    return django_user_model.objects.create_user("watcher", is_staff=True)
+    """Staff who may only view jobs: may watch, may not act."""
+    user = django_user_model.objects.create_user("watcher", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_job"))
+    return user
 
 
 def finish(job: Job, status: str, *, ago: float = 0, error: str = "") -> Job:
