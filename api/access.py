@@ -50,17 +50,26 @@ def get_job(user: Any, job_id: int) -> Job:
     return job
 
 
-def visible(queryset: QuerySet[Any], user: Any, *, owner_field: str = "owner") -> QuerySet[Any]:
-    """``queryset`` narrowed to the rows ``user`` may see."""
-    if sees_all(user, queryset.model):
+def visible(
+    queryset: QuerySet[Any], user: Any, *, owner_field: str = "owner", part_of: Any = None
+) -> QuerySet[Any]:
+    """``queryset`` narrowed to the rows ``user`` may see. Rows that are ``part_of`` another
+    model (a brief's outputs) are seen with that model's view permission."""
+    if sees_all(user, part_of or queryset.model):
         return queryset
     return queryset.filter(**{owner_field: user})
 
 
 def get_visible(
-    queryset: QuerySet[Any], user: Any, pk: int, *, what: str, owner_field: str = "owner"
+    queryset: QuerySet[Any],
+    user: Any,
+    pk: int,
+    *,
+    what: str,
+    owner_field: str = "owner",
+    part_of: Any = None,
 ) -> Any:
-    row = visible(queryset, user, owner_field=owner_field).filter(pk=pk).first()
+    row = visible(queryset, user, owner_field=owner_field, part_of=part_of).filter(pk=pk).first()
     if row is None:
         raise not_found(f"{what} #{pk}")
     return row

@@ -318,6 +318,7 @@ def download_output(request: HttpRequest, artifact_id: Id) -> HttpResponse | Fil
         artifact_id,
         what="Output",
         owner_field="brief__owner",
+        part_of=Brief,  # staff who may view briefs may download what they made
     )
     if not artifact.file:
         response: HttpResponse = JsonResponse(artifact.document, safe=False)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.db.models import F
 
@@ -115,6 +116,9 @@ def test_image_pipeline_files_survive_pruning_and_only_owner_and_staff_download(
     assert ApiClient(other_user).get(url).status_code == 404
     assert ApiClient().get(url).status_code == 401
     staff = get_user_model().objects.create_user("root", is_staff=True)
+    assert ApiClient(staff).get(url).status_code == 404  # staff alone grants nothing
+    staff.user_permissions.add(Permission.objects.get(codename="view_brief"))
+    staff = get_user_model().objects.get(pk=staff.pk)  # no cached permissions
     assert ApiClient(staff).get(url).status_code == 200
 
 
@@ -135,6 +139,7 @@ def test_a_failed_step_fails_the_brief_and_a_staff_requeue_makes_it_processing(
     failed = Job.objects.get(type="asset_prep")
     assert failed.status == "failed"
     staff = get_user_model().objects.create_user("root", is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_job", "requeue_job"]))
     response = ApiClient(staff).post(f"/api/jobs/{failed.pk}/requeue")
     assert response.status_code == 200
     assert Brief.objects.get(pk=brief.pk).status == "processing"
