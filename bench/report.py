@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-COLUMNS = ("ours", "dtdb", "procrastinate", "raw", "raw10")
+COLUMNS = ("ours", "dtdb", "procrastinate", "celery", "raw", "raw10")
 
 
 def _get(results: dict, *path: str) -> Any:

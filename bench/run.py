@@ -18,24 +18,44 @@ from bench.common import (
     QUICK,
     RESULTS,
     ROOT,
+    RedisServer,
     ensure_peers_venv,
     log,
     scalar,
 )
-from bench.systems import DjangoTasksDB, Ours, Procrastinate, RawSQL, System
+from bench.systems import Celery, DjangoTasksDB, Ours, Procrastinate, RawSQL, System
 
 SCENARIOS = ("drain", "io", "latency", "enqueue", "claim")
-SYSTEMS = ("ours", "dtdb", "procrastinate", "raw")
+SYSTEMS = ("ours", "dtdb", "procrastinate", "celery", "raw")
 DRAIN_CONCURRENCY = 8  # jobs at once per worker process: ours (threads) and Procrastinate
 
 
 def run(*, only: list[str], systems: list[str], quick: bool, url: str, out: str | None) -> int:
+    redis = None
+    if {"dtdb", "procrastinate", "celery"} & set(systems):
+        ensure_peers_venv()
+    if "celery" in systems:
+        redis = RedisServer()
+        log(f"redis-server for Celery on {redis.url}")
+    try:
+        return _run(only, systems, quick, url, out, redis)
+    finally:
+        if redis is not None:
+            redis.stop()
+
+
+def _run(
+    only: list[str],
+    systems: list[str],
+    quick: bool,
+    url: str,
+    out: str | None,
+    redis: RedisServer | None,
+) -> int:
     sizes = QUICK if quick else FULL
     results_dir = Path(out) if out else RESULTS
     results_dir.mkdir(parents=True, exist_ok=True)
-    if {"dtdb", "procrastinate"} & set(systems):
-        ensure_peers_venv()
-    chosen = _systems(systems, url)
+    chosen = _systems(systems, url, redis.url if redis else "")
     started = time.time()
     results: dict[str, Any] = {
         "meta": _machine(url) | {"quick": quick, "sizes": sizes.__dict__},
@@ -73,7 +93,7 @@ def run(*, only: list[str], systems: list[str], quick: bool, url: str, out: str 
     return 0
 
 
-def _systems(keys: list[str], url: str) -> list[System]:
+def _systems(keys: list[str], url: str, broker: str) -> list[System]:
     chosen: list[System] = []
     for key in keys:
         if key == "ours":
@@ -82,6 +102,8 @@ def _systems(keys: list[str], url: str) -> list[System]:
             chosen.append(DjangoTasksDB(url))
         elif key == "procrastinate":
             chosen.append(Procrastinate(url))
+        elif key == "celery":
+            chosen.append(Celery(url, broker))
         elif key == "raw":
             chosen += [RawSQL(url, batch=1), RawSQL(url, batch=10)]
     return chosen

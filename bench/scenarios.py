@@ -8,9 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import psycopg
-
-from bench.common import Processes, Sizes, conninfo, log, percentile
+from bench.common import Processes, Sizes, log, percentile
 from bench.systems import System
 
 # The rate is measured from this share of the jobs done, or this long after the first job
@@ -27,9 +25,10 @@ def watch(system: System, procs: Processes, total: int, cap: float) -> dict:
     began = time.monotonic()
     first: float | None = None
     peak_mb = None
-    with psycopg.connect(conninfo(system.url), autocommit=True) as conn:
+    count = system.done_counter()
+    try:
         while True:
-            done = conn.execute(system.done_sql).fetchone()[0]
+            done = count()
             now = time.monotonic()
             samples.append((now, done))
             peak_mb = procs.peak_memory_mb() or peak_mb
@@ -46,6 +45,8 @@ def watch(system: System, procs: Processes, total: int, cap: float) -> dict:
                 logs = "\n".join(path.read_text()[-2000:] for path in procs.logs)
                 raise RuntimeError(f"{system.label}: its workers exited early\n{logs}")
             time.sleep(0.1)
+    finally:
+        system.close_counters()
     threshold = max(1, int(total * START_FRACTION))
     start = next(
         (s for s in samples if s[1] >= threshold or (first and s[0] >= first + START_SECONDS)),

@@ -28,6 +28,7 @@ DEV_DEFAULTS = {
     "JOBS_GRACE_PERIOD": (float, 30.0),
     "JOBS_HANDLER_MODULES": (list, []),
     "JOBS_PREPARED_STATEMENTS": (bool, True),
+    "JOBS_LISTEN_DATABASE_URL": (str, ""),
     "JOB_RETENTION_DAYS": (int, 7),
     "MAX_JOBS_PER_USER": (int, 10),
     "MEDIA_ROOT": (str, str(BASE_DIR / "var" / "media")),
@@ -171,6 +172,8 @@ JOBS_RETRY_BACKOFF_MAX = env("JOBS_RETRY_BACKOFF_MAX")
 JOBS_GRACE_PERIOD = env("JOBS_GRACE_PERIOD")
 JOBS_HANDLER_MODULES = env("JOBS_HANDLER_MODULES")
 JOBS_PREPARED_STATEMENTS = env("JOBS_PREPARED_STATEMENTS")
+# Behind PgBouncer in transaction mode: a direct PostgreSQL URL for the worker's LISTEN.
+JOBS_LISTEN_DATABASE_URL = env("JOBS_LISTEN_DATABASE_URL")
 JOB_RETENTION_DAYS = env("JOB_RETENTION_DAYS")
 
 # Django's Tasks framework: @task functions become jobs that runworker runs (jobs/backends.py).

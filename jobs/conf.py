@@ -65,3 +65,10 @@ def prepare_statements() -> bool:
     """Prepare the worker's claim and completion statements on PostgreSQL (turn off behind a
     pooler in transaction mode that cannot keep prepared statements)."""
     return bool(getattr(settings, "JOBS_PREPARED_STATEMENTS", True))
+
+
+def listen_database_url() -> str:
+    """A PostgreSQL URL the worker opens its LISTEN connection to, instead of the default
+    database's settings: LISTEN needs a session of its own, which PgBouncer in transaction mode
+    does not keep. Empty: the default database's connection settings."""
+    return str(getattr(settings, "JOBS_LISTEN_DATABASE_URL", "") or "")
