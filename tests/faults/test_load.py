@@ -46,7 +46,7 @@ pytestmark = pytest.mark.skipif(
 class Gunicorn:
     """``gunicorn config.wsgi`` on 127.0.0.1 and an ephemeral port, on the test database."""
 
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, *, env: dict[str, str] | None = None) -> None:
         env = (
             os.environ
             | child_database_env()
@@ -57,6 +57,7 @@ class Gunicorn:
                 "METRICS_TOKEN": METRICS_TOKEN,
                 "CONN_MAX_AGE": "60",
             }
+            | (env or {})
         )
         self.log = log
         self._log_file = log.open("w")

@@ -95,7 +95,7 @@ def test_web_and_workers_through_pgbouncer_in_transaction_mode(
         for _ in range(20):
             status, body = post(f"{server.url}/api/jobs/noop/start", token, {"payload": {}})
             assert status == 202, body
-            accepted.append(body["id"])
+            accepted.append(body["job_id"])
         wait_for(lambda: Job.objects.filter(status=Job.Status.SUCCEEDED).count() == 20)
         created = enqueue_many("noop", [{"n": n} for n in range(300)])
 
