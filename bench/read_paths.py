@@ -80,9 +80,17 @@ def seed(rows: int, last_hour: int) -> int:
         cursor.execute(
             sql, {"span": timedelta(minutes=59), "offset": timedelta(0), "count": last_hour}
         )
+        # One attempt row per job that ran, as the worker writes them; a few retries.
+        cursor.execute(
+            "INSERT INTO jobs_jobattempt (job_id, number, worker_id, started_at, finished_at,"
+            " outcome, error) SELECT id, 1, 'bench', started_at, finished_at,"
+            " CASE WHEN status = 'cancelled' THEN 'cancelled' ELSE status END, error"
+            " FROM jobs_job WHERE started_at IS NOT NULL"
+        )
         cursor.execute(LIVE, {"status": "queued", "count": 500})
         cursor.execute(LIVE, {"status": "running", "count": 8})
         cursor.execute("VACUUM ANALYZE jobs_job")
+        cursor.execute("VACUUM ANALYZE jobs_jobattempt")
     return Job.objects.count()
 
 
