@@ -37,6 +37,11 @@ class Sizes:
     enqueue_bulk: int
     claim_finished: tuple[int, ...]
     claim_waiting: int
+    memory_jobs: tuple[int, int]  # resident memory of one worker after this many, then this many
+    memory_cap: float
+    pgbouncer_processes: int
+    reads_rows: int
+    reads_last_hour: int
 
 
 FULL = Sizes(
@@ -52,6 +57,11 @@ FULL = Sizes(
     enqueue_bulk=20_000,
     claim_finished=(10_000, 100_000, 1_000_000),
     claim_waiting=100_000,
+    memory_jobs=(10_000, 200_000),
+    memory_cap=300.0,
+    pgbouncer_processes=8,
+    reads_rows=1_000_000,
+    reads_last_hour=100_000,
 )
 QUICK = Sizes(
     drain_jobs=3_000,
@@ -66,6 +76,11 @@ QUICK = Sizes(
     enqueue_bulk=3_000,
     claim_finished=(10_000, 100_000),
     claim_waiting=10_000,
+    memory_jobs=(2_000, 20_000),
+    memory_cap=60.0,
+    pgbouncer_processes=4,
+    reads_rows=100_000,
+    reads_last_hour=10_000,
 )
 
 
@@ -147,6 +162,17 @@ class Processes:
                 if line.startswith("VmHWM:"):
                     peaks.append(int(line.split()[1]) / 1024)
         return max(peaks) if peaks else None
+
+    def resident_mb(self) -> float | None:
+        """The resident size now (VmRSS) of the first process, in MiB."""
+        try:
+            status = Path(f"/proc/{self.procs[0].pid}/status").read_text()
+        except (OSError, IndexError):
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return None
 
     def alive(self) -> bool:
         return any(proc.poll() is None for proc in self.procs)

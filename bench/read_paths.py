@@ -133,6 +133,7 @@ def main() -> None:
         "admin jobs ?status=failed": lambda: staff.get("/admin/jobs/job/?status__exact=failed"),
     }
     results = {}
+    load = os.getloadavg()  # after the fill: the machine's load as the timing starts
     for name, call in paths.items():
         response = call()  # warm-up
         assert response.status_code in (200, 503), (name, response.status_code)
@@ -149,7 +150,13 @@ def main() -> None:
         )
     print(
         json.dumps(
-            {"rows": total, "last_hour": options.last_hour, "seeded_s": seeded, "paths": results}
+            {
+                "rows": total,
+                "last_hour": options.last_hour,
+                "seeded_s": seeded,
+                "paths": results,
+                "load_before": load,
+            }
         )
     )
 
