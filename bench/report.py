@@ -63,6 +63,16 @@ def targets(results: dict) -> list[dict]:
             f">= {bar:g}" + ("" if key == "raw10" else "x"),
             None if value is None else value >= bar,
         )
+    for processes in ("1", "2"):
+        alone = _get(results, "drain", "queue_only", processes, "jobs_per_second")
+        whole = _get(results, "drain", "ours", processes, "jobs_per_second")
+        share = ratio(whole, alone)
+        check(
+            f"drain, {processes} process(es): the app with its hook receivers / the queue alone",
+            share,
+            ">= 0.95",
+            None if share is None else share >= 0.95,
+        )
     bulk = ratio(_get(results, "enqueue", "ours", "bulk"), _get(results, "enqueue", "raw", "bulk"))
     check("enqueue_many / raw COPY", bulk, ">= 0.25", None if bulk is None else bulk >= 0.25)
     single = ratio(

@@ -23,10 +23,18 @@ from bench.common import (
     log,
     scalar,
 )
-from bench.systems import Celery, DjangoTasksDB, Ours, Procrastinate, RawSQL, System
+from bench.systems import (
+    Celery,
+    DjangoTasksDB,
+    Ours,
+    OursQueueOnly,
+    Procrastinate,
+    RawSQL,
+    System,
+)
 
 SCENARIOS = ("drain", "io", "latency", "enqueue", "longtx", "pgbouncer", "memory", "claim", "reads")
-SYSTEMS = ("ours", "dtdb", "procrastinate", "celery", "raw")
+SYSTEMS = ("ours", "queue_only", "dtdb", "procrastinate", "celery", "raw")
 DRAIN_CONCURRENCY = 8  # jobs at once per worker process: ours (threads) and Procrastinate
 
 
@@ -67,6 +75,8 @@ def _run(
     _mark(results, "drain", only)
     if "drain" in only:
         results["drain"] = _drain(chosen, sizes)
+    # The queue alone is only the drain's yardstick for what the hooks cost.
+    chosen = [s for s in chosen if not isinstance(s, OursQueueOnly)]
     _mark(results, "io", only)
     if "io" in only:
         results["io"] = _io(chosen, sizes)
@@ -84,7 +94,7 @@ def _run(
             for s in chosen
             if not (isinstance(s, RawSQL) and s.batch != 1)
         }
-    ours = next((s for s in chosen if isinstance(s, Ours)), None)
+    ours = next((s for s in chosen if type(s) is Ours), None)
     _mark(results, "longtx", only)
     if "longtx" in only:
         results["longtx"] = _long_transaction(chosen, sizes)
@@ -124,6 +134,8 @@ def _systems(keys: list[str], url: str, broker: str) -> list[System]:
     for key in keys:
         if key == "ours":
             chosen.append(Ours(url))
+        elif key == "queue_only":
+            chosen.append(OursQueueOnly(url))
         elif key == "dtdb":
             chosen.append(DjangoTasksDB(url))
         elif key == "procrastinate":

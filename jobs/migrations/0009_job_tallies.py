@@ -69,6 +69,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("jobs", "0006_notify_on_insert")]
+    dependencies = [("jobs", "0008_credits_move_out")]
 
     operations = [migrations.RunPython(create, drop)]

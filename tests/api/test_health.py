@@ -186,13 +186,13 @@ def test_a_user_starting_jobs_that_fail_cannot_take_the_service_down(alice):
     paths with the failures in its numbers."""
     from django.test import Client
 
-    from jobs.worker import Worker
+    from jobs.worker import WorkerProcess
 
     WorkerRow.objects.create(id="live", hostname="h", pid=4, concurrency=4)
     for index in range(30):
         services.enqueue("test_fail", {"message": f"no {index}"}, owner=alice, max_attempts=1)
     services.enqueue("test_fail_permanently", {}, owner=alice)
-    Worker(concurrency=4, burst=True, listen=False).run()
+    WorkerProcess(concurrency=4, burst=True, listen=False).run()
     services.enqueue("test_fail", {}, owner=alice, max_attempts=5, delay=3600)
 
     assert Job.objects.filter(status=Job.Status.FAILED).count() == 31

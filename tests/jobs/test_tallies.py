@@ -16,7 +16,7 @@ from django.utils import timezone
 from jobs import selectors, tallies
 from jobs.models import Job
 from jobs.services import enqueue, enqueue_many, prune_finished
-from jobs.worker import Worker
+from jobs.worker import WorkerProcess
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -80,7 +80,7 @@ def test_tallies_follow_every_change_of_the_jobs_table():
     waiting = enqueue("noop", {}, delay=3600)
     assert_tallies_match()
 
-    Worker(concurrency=4, burst=True, listen=False).run()  # claims, successes, failures
+    WorkerProcess(concurrency=4, burst=True, listen=False).run()  # claims, successes, failures
     assert Job.objects.filter(status=Job.Status.FAILED).count() == 2
     assert_tallies_match()
 
