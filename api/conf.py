@@ -50,14 +50,8 @@ def cron_max_jobs() -> int:
 
 #: A ready job waiting longer than this makes the queue ``degraded`` …
 HEALTH_WAIT_DEGRADED_SECONDS = 60.0
-#: … and longer than this ``unhealthy`` (HTTP 503).
+#: … and longer than this ``unhealthy`` (HTTP 503), unless every live worker slot is busy.
 HEALTH_WAIT_UNHEALTHY_SECONDS = 600.0
-#: Success rate (succeeded / finished, last hour) below which the queue is ``degraded`` …
-HEALTH_SUCCESS_DEGRADED = 0.90
-#: … and below which it is ``unhealthy``.
-HEALTH_SUCCESS_UNHEALTHY = 0.50
-#: The success rate is judged only when at least this many jobs finished in the last hour.
-HEALTH_MIN_FINISHED = 10
 #: Ready jobs per unit of live worker capacity above which the queue is ``degraded``.
 HEALTH_BACKLOG_PER_SLOT = 50
 
@@ -66,9 +60,6 @@ def health_threshold_defaults() -> dict[str, float]:
     return {
         "wait_degraded_seconds": HEALTH_WAIT_DEGRADED_SECONDS,
         "wait_unhealthy_seconds": HEALTH_WAIT_UNHEALTHY_SECONDS,
-        "success_rate_degraded": HEALTH_SUCCESS_DEGRADED,
-        "success_rate_unhealthy": HEALTH_SUCCESS_UNHEALTHY,
-        "min_finished_for_rate": HEALTH_MIN_FINISHED,
         "backlog_per_slot": HEALTH_BACKLOG_PER_SLOT,
     }
 

@@ -153,7 +153,12 @@ def list_jobs(request: HttpRequest, params: Query[JobListParams]) -> Any:
     return {"action": params.action, "count": len(rows), "jobs": rows, "stats": None}
 
 
-@router.get("/health", auth=None, include_in_schema=False)
+@router.get(
+    "/health",
+    auth=None,
+    include_in_schema=False,
+    response={200: health.HealthOut, 503: health.HealthOut},
+)
 def health_alias(request: HttpRequest) -> Any:
     """The earlier system's name of ``GET /api/health``."""
     return health.health(request)

@@ -37,6 +37,11 @@ class Sizes:
     enqueue_bulk: int
     claim_finished: tuple[int, ...]
     claim_waiting: int
+    memory_jobs: tuple[int, int]  # resident memory of one worker after this many, then this many
+    memory_cap: float
+    pgbouncer_processes: int
+    reads_rows: int
+    reads_last_hour: int
 
 
 FULL = Sizes(
@@ -52,6 +57,11 @@ FULL = Sizes(
     enqueue_bulk=20_000,
     claim_finished=(10_000, 100_000, 1_000_000),
     claim_waiting=100_000,
+    memory_jobs=(10_000, 200_000),
+    memory_cap=300.0,
+    pgbouncer_processes=8,
+    reads_rows=1_000_000,
+    reads_last_hour=100_000,
 )
 QUICK = Sizes(
     drain_jobs=3_000,
@@ -66,6 +76,11 @@ QUICK = Sizes(
     enqueue_bulk=3_000,
     claim_finished=(10_000, 100_000),
     claim_waiting=10_000,
+    memory_jobs=(2_000, 20_000),
+    memory_cap=60.0,
+    pgbouncer_processes=4,
+    reads_rows=100_000,
+    reads_last_hour=10_000,
 )
 
 
@@ -148,6 +163,17 @@ class Processes:
                     peaks.append(int(line.split()[1]) / 1024)
         return max(peaks) if peaks else None
 
+    def resident_mb(self) -> float | None:
+        """The resident size now (VmRSS) of the first process, in MiB."""
+        try:
+            status = Path(f"/proc/{self.procs[0].pid}/status").read_text()
+        except (OSError, IndexError):
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return None
+
     def alive(self) -> bool:
         return any(proc.poll() is None for proc in self.procs)
 
@@ -203,3 +229,66 @@ def ensure_peers_venv() -> None:
         stdout=subprocess.DEVNULL,
     )
     marker.write_text(wanted)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisServer:
+    """Debian's redis-server for Celery's broker: on a free port of 127.0.0.1, nothing saved
+    to disk, stopped (by its own pid) when the benchmark ends."""
+
+    def __init__(self) -> None:
+        import shutil
+
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        import socket
+
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("redis-server did not start (scripts/install-system-deps)")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

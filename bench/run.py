@@ -18,24 +18,52 @@ from bench.common import (
     QUICK,
     RESULTS,
     ROOT,
+    RedisServer,
     ensure_peers_venv,
     log,
     scalar,
 )
-from bench.systems import DjangoTasksDB, Ours, OursQueueOnly, Procrastinate, RawSQL, System
+from bench.systems import (
+    Celery,
+    DjangoTasksDB,
+    Ours,
+    OursQueueOnly,
+    Procrastinate,
+    RawSQL,
+    System,
+)
 
-SCENARIOS = ("drain", "io", "latency", "enqueue", "claim")
-SYSTEMS = ("ours", "queue_only", "dtdb", "procrastinate", "raw")
+SCENARIOS = ("drain", "io", "latency", "enqueue", "longtx", "pgbouncer", "memory", "claim", "reads")
+SYSTEMS = ("ours", "queue_only", "dtdb", "procrastinate", "celery", "raw")
 DRAIN_CONCURRENCY = 8  # jobs at once per worker process: ours (threads) and Procrastinate
 
 
 def run(*, only: list[str], systems: list[str], quick: bool, url: str, out: str | None) -> int:
+    redis = None
+    if {"dtdb", "procrastinate", "celery"} & set(systems):
+        ensure_peers_venv()
+    if "celery" in systems:
+        redis = RedisServer()
+        log(f"redis-server for Celery on {redis.url}")
+    try:
+        return _run(only, systems, quick, url, out, redis)
+    finally:
+        if redis is not None:
+            redis.stop()
+
+
+def _run(
+    only: list[str],
+    systems: list[str],
+    quick: bool,
+    url: str,
+    out: str | None,
+    redis: RedisServer | None,
+) -> int:
     sizes = QUICK if quick else FULL
     results_dir = Path(out) if out else RESULTS
     results_dir.mkdir(parents=True, exist_ok=True)
-    if {"dtdb", "procrastinate"} & set(systems):
-        ensure_peers_venv()
-    chosen = _systems(systems, url)
+    chosen = _systems(systems, url, redis.url if redis else "")
     started = time.time()
     results: dict[str, Any] = {
         "meta": _machine(url) | {"quick": quick, "sizes": sizes.__dict__},
@@ -44,26 +72,46 @@ def run(*, only: list[str], systems: list[str], quick: bool, url: str, out: str 
     log(f"setting up {', '.join(s.label for s in chosen)}")
     for system in chosen:
         system.setup()
+    _mark(results, "drain", only)
     if "drain" in only:
         results["drain"] = _drain(chosen, sizes)
     # The queue alone is only the drain's yardstick for what the hooks cost.
     chosen = [s for s in chosen if not isinstance(s, OursQueueOnly)]
+    _mark(results, "io", only)
     if "io" in only:
         results["io"] = _io(chosen, sizes)
+    _mark(results, "latency", only)
     if "latency" in only:
         results["latency"] = {
             s.key: scenarios.latency(s, sizes=sizes, concurrency=DRAIN_CONCURRENCY)
             for s in chosen
             if not isinstance(s, RawSQL)
         }
+    _mark(results, "enqueue", only)
     if "enqueue" in only:
         results["enqueue"] = {
             s.key: scenarios.enqueue(s, sizes=sizes)
             for s in chosen
             if not (isinstance(s, RawSQL) and s.batch != 1)
         }
-    if "claim" in only and any(type(s) is Ours for s in chosen):
-        results["claim"] = _claim(next(s for s in chosen if type(s) is Ours), sizes)
+    ours = next((s for s in chosen if type(s) is Ours), None)
+    _mark(results, "longtx", only)
+    if "longtx" in only:
+        results["longtx"] = _long_transaction(chosen, sizes)
+    _mark(results, "pgbouncer", only)
+    if "pgbouncer" in only and ours is not None:
+        results["pgbouncer"] = _pgbouncer(ours, sizes)
+    _mark(results, "memory", only)
+    if "memory" in only and ours is not None:
+        results["memory"] = scenarios.memory_growth(
+            ours, jobs=sizes.memory_jobs, cap=sizes.memory_cap
+        )
+    _mark(results, "claim", only)
+    if "claim" in only and ours is not None:
+        results["claim"] = _claim(ours, sizes)
+    _mark(results, "reads", only)
+    if "reads" in only and ours is not None:
+        results["reads"] = _reads(url, sizes)
     results["meta"]["seconds"] = round(time.time() - started)
     results["meta"]["load_after"] = os.getloadavg()
     results["targets"] = report.targets(results)
@@ -75,7 +123,13 @@ def run(*, only: list[str], systems: list[str], quick: bool, url: str, out: str 
     return 0
 
 
-def _systems(keys: list[str], url: str) -> list[System]:
+def _mark(results: dict, scenario: str, only: list[str]) -> None:
+    """The load average as a scenario starts (printed beside its table)."""
+    if scenario in only:
+        results["meta"].setdefault("loads", {})[scenario] = os.getloadavg()
+
+
+def _systems(keys: list[str], url: str, broker: str) -> list[System]:
     chosen: list[System] = []
     for key in keys:
         if key == "ours":
@@ -86,6 +140,8 @@ def _systems(keys: list[str], url: str) -> list[System]:
             chosen.append(DjangoTasksDB(url))
         elif key == "procrastinate":
             chosen.append(Procrastinate(url))
+        elif key == "celery":
+            chosen.append(Celery(url, broker))
         elif key == "raw":
             chosen += [RawSQL(url, batch=1), RawSQL(url, batch=10)]
     return chosen
@@ -130,6 +186,87 @@ def _io(chosen: list[System], sizes) -> dict:
         server.terminate()
         server.wait(10)
     return results
+
+
+def _long_transaction(chosen: list[System], sizes) -> dict:
+    """Drain with 2 processes, clean and then with an idle REPEATABLE READ transaction open for
+    the whole run, one after the other for each system (ours and raw SQL at 10 per claim)."""
+    results: dict[str, dict[str, Any]] = {}
+    for system in chosen:
+        if system.key not in ("ours", "raw10"):
+            continue
+        results[system.key] = {
+            state: scenarios.throughput(
+                system,
+                kind="noop",
+                jobs=sizes.drain_jobs,
+                processes=2,
+                concurrency=DRAIN_CONCURRENCY,
+                cap=sizes.drain_cap,
+                hold_snapshot=state == "held",
+                label=f"-{state}",
+            )
+            for state in ("clean", "held")
+        }
+    return results
+
+
+def _pgbouncer(ours: Ours, sizes) -> dict:
+    """Many worker processes straight to PostgreSQL, then the same through PgBouncer in
+    transaction mode (prepared statements off, LISTEN direct), and straight again with
+    prepared statements off: what the pooler and the unprepared statements each cost."""
+    from tests.support.pgbouncer import PgBouncer, binary
+
+    if binary() is None:
+        log("no pgbouncer: scripts/install-system-deps installs it")
+        return {}
+    processes = sizes.pgbouncer_processes
+    bouncer = PgBouncer(ours.url, pool_size=10)
+    try:
+        runs = {
+            "direct": {},
+            "pgbouncer": {
+                "DATABASE_URL": bouncer.url(),
+                "JOBS_LISTEN_DATABASE_URL": ours.url,
+                "JOBS_PREPARED_STATEMENTS": "false",
+            },
+            "direct_unprepared": {"JOBS_PREPARED_STATEMENTS": "false"},
+        }
+        return {
+            name: scenarios.throughput(
+                ours,
+                kind="noop",
+                jobs=sizes.drain_jobs,
+                processes=processes,
+                concurrency=DRAIN_CONCURRENCY,
+                cap=sizes.drain_cap,
+                env=env,
+                label=f"-{name}",
+            )
+            | {"processes": processes}
+            for name, env in runs.items()
+        }
+    finally:
+        bouncer.stop()
+
+
+def _reads(url: str, sizes) -> dict:
+    """The read paths (bench/read_paths.py) in a database of their own, ``<name>_reads``."""
+    from bench.common import base_env, database_url, recreate_database, run_json
+
+    reads_url = database_url(url, "reads")
+    recreate_database(reads_url)
+    log(f"read paths at {sizes.reads_rows:,} jobs (filling the table first)")
+    result = run_json(
+        [
+            str(sys.executable),
+            *("-m", "bench.read_paths", "--rows", str(sizes.reads_rows)),
+            *("--last-hour", str(sizes.reads_last_hour), "--repeat", "15"),
+        ],
+        base_env(DATABASE_URL=reads_url, DJANGO_SETTINGS_MODULE="config.settings"),
+    )
+    log(f"read paths: {result['paths']}")
+    return result
 
 
 def _claim(ours: Ours, sizes) -> list[dict]:

@@ -27,9 +27,10 @@ def watch(system: System, procs: Processes, total: int, cap: float) -> dict:
     began = time.monotonic()
     first: float | None = None
     peak_mb = None
-    with psycopg.connect(conninfo(system.url), autocommit=True) as conn:
+    count = system.done_counter()
+    try:
         while True:
-            done = conn.execute(system.done_sql).fetchone()[0]
+            done = count()
             now = time.monotonic()
             samples.append((now, done))
             peak_mb = procs.peak_memory_mb() or peak_mb
@@ -46,6 +47,8 @@ def watch(system: System, procs: Processes, total: int, cap: float) -> dict:
                 logs = "\n".join(path.read_text()[-2000:] for path in procs.logs)
                 raise RuntimeError(f"{system.label}: its workers exited early\n{logs}")
             time.sleep(0.1)
+    finally:
+        system.close_counters()
     threshold = max(1, int(total * START_FRACTION))
     start = next(
         (s for s in samples if s[1] >= threshold or (first and s[0] >= first + START_SECONDS)),
@@ -64,20 +67,74 @@ def watch(system: System, procs: Processes, total: int, cap: float) -> dict:
 
 
 def throughput(
-    system: System, *, kind: str, jobs: int, processes: int, concurrency: int, cap: float
+    system: System,
+    *,
+    kind: str,
+    jobs: int,
+    processes: int,
+    concurrency: int,
+    cap: float,
+    env: dict[str, str] | None = None,
+    hold_snapshot: bool = False,
+    label: str = "",
 ) -> dict:
+    """``jobs`` jobs queued, then drained by ``processes`` worker processes. ``hold_snapshot``:
+    an idle REPEATABLE READ transaction stays open on the system's database for the whole run
+    (as a forgotten psql session or a long report would), so no dead row can be cleaned up."""
     system.reset()
     system.fill(kind, jobs)
-    with Processes() as procs:
-        for index in range(processes):
-            label = f"{system.key}-{kind}-{processes}p{index}"
-            procs.start(system.worker_cmd(concurrency), system.env, label)
-        result = watch(system, procs, jobs, cap)
+    holder = None
+    if hold_snapshot:
+        holder = psycopg.connect(conninfo(system.url))
+        holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        holder.execute("SELECT count(*) FROM pg_class")  # the snapshot is taken here
+    try:
+        with Processes() as procs:
+            for index in range(processes):
+                name = f"{system.key}-{kind}-{processes}p{index}{label}"
+                procs.start(system.worker_cmd(concurrency), system.env | (env or {}), name)
+            result = watch(system, procs, jobs, cap)
+    finally:
+        if holder is not None:
+            holder.rollback()
+            holder.close()
     log(
-        f"{system.label} {kind} {processes}p: {result['jobs_per_second']:.0f} jobs/s "
+        f"{system.label} {kind} {processes}p{label}: {result['jobs_per_second']:.0f} jobs/s "
         f"({result['jobs_measured']} jobs in {result['seconds']:.1f}s)"
     )
     return result
+
+
+def memory_growth(system: System, *, jobs: tuple[int, int], cap: float) -> dict:
+    """One worker process (8 at once) drains ``jobs[1]`` no-op jobs; its resident memory is read
+    when ``jobs[0]`` and when ``jobs[1]`` are done (or when ``cap`` seconds have passed)."""
+    early, late = jobs
+    system.reset()
+    system.tool("fill-fast", "--count", str(late))
+    readings: dict[str, float | None] = {}
+    started = time.monotonic()
+    count = system.done_counter()
+    try:
+        with Processes() as procs:
+            procs.start(system.worker_cmd(8), system.env, f"{system.key}-memory")
+            done = 0
+            while done < late and time.monotonic() - started < cap:
+                done = count()
+                if done >= early and "early_mb" not in readings:
+                    readings["early_mb"] = procs.resident_mb()
+                    readings["early_jobs"] = done
+                if not procs.alive():
+                    raise RuntimeError(f"{system.label}: the worker exited early")
+                time.sleep(0.2)
+            readings["late_mb"] = procs.resident_mb()
+            readings["late_jobs"] = done
+    finally:
+        system.close_counters()
+    early_mb, late_mb = readings.get("early_mb"), readings.get("late_mb")
+    readings["growth"] = late_mb / early_mb - 1 if early_mb and late_mb else None
+    log(f"{system.label} memory: {readings}")
+    system.reset()
+    return readings
 
 
 def latency(system: System, *, sizes: Sizes, concurrency: int) -> dict:

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import psycopg
 
 from bench.common import (
     OUR_PYTHON,
     PEERS_PYTHON,
     ROOT,
     base_env,
+    conninfo,
     database_url,
     recreate_database,
     run_json,
@@ -48,6 +52,21 @@ class System:
 
     def tool(self, *args: str) -> dict:
         raise NotImplementedError
+
+    def done_counter(self) -> Callable[[], int]:
+        """A function that returns how many jobs have finished (called ten times a second)."""
+        conn = psycopg.connect(conninfo(self.url), autocommit=True)
+        self._closing.append(conn)
+        return lambda: conn.execute(self.done_sql).fetchone()[0]
+
+    def close_counters(self) -> None:
+        for conn in self._closing:
+            conn.close()
+        self._closing.clear()
+
+    @property
+    def _closing(self) -> list:
+        return self.__dict__.setdefault("_counter_conns", [])
 
 
 class Ours(System):
@@ -183,3 +202,48 @@ class RawSQL(System):
 
     def tool(self, *args: str) -> dict:
         return run_json([str(sys.executable), "-m", "bench.raw", *args], self.env)
+
+
+class Celery(System):
+    """Celery 5 with its Redis broker (a redis-server the benchmark starts on a free port), each
+    worker process with the thread pool and as many threads as ours (``--pool threads``)."""
+
+    def __init__(self, base_url: str, broker: str) -> None:
+        url = database_url(base_url, "celery")
+        super().__init__(
+            key="celery",
+            label="Celery (Redis)",
+            url=url,
+            done_sql="",
+            env=base_env(BENCH_CELERY_BROKER=broker, BENCH_CELERY_DB_URL=url),
+        )
+        self.broker = broker
+
+    def worker_cmd(self, concurrency: int, *, latency: bool = False) -> list[str]:
+        return [
+            str(PEERS_PYTHON),
+            *("-m", "celery", "--app=bench.peers.celery_app.app", "worker"),
+            *("--pool", "threads", "--concurrency", str(concurrency), "--loglevel", "WARNING"),
+        ]
+
+    def done_counter(self) -> Callable[[], int]:
+        import socket
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.broker)
+        sock = socket.create_connection((parts.hostname, parts.port))
+        self._closing.append(sock)
+        reader = sock.makefile("rb")
+
+        def count() -> int:  # GET bench:done in Redis' own protocol (no client library here)
+            sock.sendall(b"*2\r\n$3\r\nGET\r\n$10\r\nbench:done\r\n")
+            header = reader.readline()
+            if header.startswith(b"$-1"):
+                return 0
+            value = reader.readline()
+            return int(value)
+
+        return count
+
+    def tool(self, *args: str) -> dict:
+        return run_json([str(PEERS_PYTHON), "-m", "bench.peers.celery_tool", *args], self.env)

@@ -22,6 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "JOBS_OUTAGE_REMINDER_SECONDS": 60.0,
     "JOBS_HANDLER_MODULES": [],
     "JOBS_PREPARED_STATEMENTS": True,
+    "JOBS_LISTEN_DATABASE_URL": "",
     "JOBS_MAX_PAYLOAD_BYTES": 1_000_000,
     "JOBS_DASHBOARD_TOTALS_TTL": 10.0,
     "JOB_RETENTION_DAYS": 7,
@@ -98,3 +99,10 @@ def max_payload_bytes() -> int:
 def outage_reminder_seconds() -> float:
     """While the database is unreachable, a worker reminds the log this often."""
     return float(setting("JOBS_OUTAGE_REMINDER_SECONDS"))
+
+
+def listen_database_url() -> str:
+    """A PostgreSQL URL the worker opens its LISTEN connection to, instead of the default
+    database's settings: LISTEN needs a session of its own, which PgBouncer in transaction mode
+    does not keep. Empty: the default database's connection settings."""
+    return str(setting("JOBS_LISTEN_DATABASE_URL") or "")

@@ -1,6 +1,10 @@
 """Wake-ups through PostgreSQL LISTEN/NOTIFY, so an idle worker starts a new job within
 milliseconds of its commit instead of at the next poll. Polling stays as the fallback: when the
-listener's connection drops, it reconnects with backoff while the worker keeps polling."""
+listener's connection drops, it reconnects with backoff while the worker keeps polling.
+
+LISTEN needs a session of its own for as long as the worker runs, which a pooler in transaction
+mode (PgBouncer) does not give: ``JOBS_LISTEN_DATABASE_URL`` points this one connection
+straight at PostgreSQL while everything else goes through the pooler."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from typing import TYPE_CHECKING
 
 from django.db import connection
 
+from jobs import conf
+
 if TYPE_CHECKING:
     from jobs.outage import Outage
 
@@ -19,6 +25,7 @@ logger = logging.getLogger("jobs.worker")
 CHANNEL = "jobs_queued"
 #: The longest wait between reconnections: wake-ups are back soon after the database is.
 MAX_BACKOFF = 2.0
+APPLICATION_NAME = "jobs-listener"  # how the connection shows in pg_stat_activity
 
 
 class QueueListener:
@@ -40,10 +47,7 @@ class QueueListener:
     def _run(self) -> None:
         import psycopg
 
-        params = connection.get_connection_params()
-        params.pop("cursor_factory", None)
-        params.pop("context", None)
-        params.pop("prepare_threshold", None)
+        params = listen_connection_params()
         backoff = 0.5
         while not self._stop.is_set():
             try:
@@ -67,3 +71,17 @@ class QueueListener:
                     )
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
+
+
+def listen_connection_params() -> dict:
+    """psycopg.connect() keywords of the LISTEN connection: ``JOBS_LISTEN_DATABASE_URL`` when
+    set, otherwise the default database's own settings."""
+    url = conf.listen_database_url()
+    if url:
+        params: dict = {"conninfo": url.replace("postgres://", "postgresql://", 1)}
+    else:
+        params = connection.get_connection_params()
+        for key in ("cursor_factory", "context", "prepare_threshold", "pool"):
+            params.pop(key, None)
+    params["application_name"] = APPLICATION_NAME
+    return params

@@ -270,7 +270,8 @@ class Job(models.Model):
             models.Index("lease_expires_at", name="job_lease_idx", condition=Q(status="running")),
             models.Index("status", "type", name="job_status_type_idx"),
             models.Index("created_at", name="job_created_idx"),
-            # The dashboard: queue depth, the pending list, the oldest waiting job, failures.
+            # The dashboard: queue depth, the oldest waiting job, failures (its pending list reads
+            # job_ready_idx, in the claim's order).
             models.Index(
                 "queue",
                 "type",

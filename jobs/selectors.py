@@ -16,7 +16,7 @@ from django.db.models import CharField, Count, F, Func, Q
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
-from jobs import conf
+from jobs import conf, tallies
 from jobs.models import Job, Worker
 
 LIST_LIMIT = 20
@@ -38,11 +38,16 @@ FINISHED_TOTALS_KEY = "jobs:dashboard:finished-totals"
 
 def dashboard_counts() -> dict[str, int]:
     """Counts by status for a dashboard that asks every two seconds: queued and running jobs
-    exactly each time (small partial ranges of the status index), the all-time totals of
-    finished jobs at most once per ``JOBS_DASHBOARD_TOTALS_TTL`` seconds per process."""
+    exactly each time (small partial ranges of the status index); the all-time totals of
+    finished jobs from the tallies on PostgreSQL (exact), elsewhere at most once per
+    ``JOBS_DASHBOARD_TOTALS_TTL`` seconds per process."""
     counts = dict.fromkeys(Job.Status.values, 0)
     for row in Job.objects.live().order_by().values("status").annotate(n=Count("*")):
         counts[row["status"]] = row["n"]
+    if tallies.available():  # exact and cheap: the tallies PostgreSQL keeps
+        finished = dict.fromkeys(Job.FINISHED_STATUSES, 0)
+        finished.update(tallies.counts_by_status(Job.FINISHED_STATUSES))
+        return counts | finished
     ttl = conf.dashboard_totals_ttl()
     finished = cache.get(FINISHED_TOTALS_KEY) if ttl > 0 else None
     if finished is None:
@@ -119,6 +124,11 @@ def throughput(*, minutes: int = 60, now: datetime | None = None) -> Throughput:
     end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
     start = end - timedelta(minutes=minutes)
     buckets = {start + timedelta(minutes=i): {"succeeded": 0, "failed": 0} for i in range(minutes)}
+    if tallies.available():
+        for (minute, status), n in tallies.finished_by_minute(start, end).items():
+            if status in ("succeeded", "failed") and minute in buckets:
+                buckets[minute][status] = n
+        return Throughput(minutes=[Minute(start=at, **counts) for at, counts in buckets.items()])
     rows = (
         Job.objects.filter(
             finished_at__gte=start,

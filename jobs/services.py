@@ -15,7 +15,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from jobs import conf, hooks, registry
+from jobs import conf, fastpath, hooks, registry
 from jobs.exceptions import InvalidPayload
 from jobs.models import Job
 
@@ -92,6 +92,19 @@ def enqueue_many(type: str, payloads: Iterable[dict[str, Any]], **options: Any) 
     except ``unique_key`` and ``depends_on``."""
     if {"unique_key", "depends_on"} & options.keys():
         raise ValueError("enqueue_many takes neither unique_key nor depends_on; use enqueue.")
+    payloads = list(payloads)
+    if fastpath.available() and payloads:
+        # The options are the same for every job: validated once, with the first payload.
+        template = _build(type, payloads[0], **options)
+        job_type = registry.get(type)
+        cleaned = [template.payload] + [
+            job_type.clean(_checked_payload({} if payload is None else payload))
+            for payload in payloads[1:]
+        ]
+        with transaction.atomic():
+            created = fastpath.insert_jobs(template, cleaned)
+            hooks.enqueued.send(created)
+        return created
     jobs = [_build(type, payload, **options) for payload in payloads]
     with transaction.atomic():
         created = Job.objects.bulk_create(jobs, batch_size=1000)

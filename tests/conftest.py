@@ -32,7 +32,8 @@ def postgres_only():
 
 
 def database_url() -> str:
-    """The URL of the test database, for worker processes started by a test."""
+    """The URL of the test database, straight to the server (see :func:`child_database_env`
+    for the processes a test starts)."""
     from django.db import connection
 
     db = connection.settings_dict
@@ -44,14 +45,59 @@ def database_url() -> str:
     return f"postgres://{user}{password}@{host}/{db['NAME']}"
 
 
+def through_pgbouncer() -> bool:
+    """``JOBS_TEST_PGBOUNCER=1`` (PostgreSQL only): the worker and web processes the tests start
+    connect through PgBouncer in transaction mode, as in the README's "Scaling out"."""
+    return os.environ.get("JOBS_TEST_PGBOUNCER", "").lower() in ("1", "true", "yes")
+
+
+_pgbouncer: list = []  # the session's PgBouncer, while it runs
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pgbouncer_for_children(request) -> Iterator[object]:
+    """With ``JOBS_TEST_PGBOUNCER=1``, one PgBouncer for the session in front of the test
+    database. Stopped before the test database is dropped (it holds server connections)."""
+    if not through_pgbouncer():
+        yield None
+        return
+    request.getfixturevalue("django_db_setup")
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield None
+        return
+    from tests.support.pgbouncer import PgBouncer
+
+    bouncer = PgBouncer(database_url())
+    _pgbouncer.append(bouncer)
+    try:
+        yield bouncer
+    finally:
+        _pgbouncer.clear()
+        bouncer.stop()
+
+
+def child_database_env() -> dict[str, str]:
+    """The database settings of a process a test starts: the test database directly, or
+    through the session's PgBouncer (prepared statements off, LISTEN on a direct connection)."""
+    if not _pgbouncer:
+        return {"DATABASE_URL": database_url()}
+    return {
+        "DATABASE_URL": _pgbouncer[0].url(),
+        "JOBS_LISTEN_DATABASE_URL": database_url(),
+        "JOBS_PREPARED_STATEMENTS": "false",
+    }
+
+
 class WorkerProcess:
     """A real ``manage.py runworker`` process against the test database."""
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         environment = (
             os.environ
+            | child_database_env()
             | {
-                "DATABASE_URL": database_url(),
                 "JOBS_HANDLER_MODULES": "tests.handlers",
                 "JOBS_RETRY_BACKOFF_BASE": "0.01",
                 "JOBS_RETRY_BACKOFF_MAX": "0.05",

@@ -99,27 +99,74 @@ def test_jobs_blocked_by_a_dependency_are_not_waiting_for_a_worker(client, worke
     assert body["metrics"]["oldestWaitingSeconds"] is None
 
 
-@pytest.mark.parametrize(
-    ("failed", "status", "code"), [(1, "healthy", 200), (4, "degraded", 200), (6, "unhealthy", 503)]
-)
-def test_success_rate_thresholds(client, worker, failed, status, code):
-    finish(10 - failed, Job.Status.SUCCEEDED)
+HEALTH_URLS = ["/api/health", "/api/jobs/health"]
+
+
+@pytest.mark.parametrize("url", HEALTH_URLS)
+@pytest.mark.parametrize("failed", [0, 4, 10, 500])
+def test_failing_jobs_are_a_metric_never_a_verdict(client, worker, url, failed):
+    finish(10, Job.Status.SUCCEEDED)
     finish(failed, Job.Status.FAILED)
+
+    response = client.get(url)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "healthy"
+    assert body["reasons"] == []
+    assert body["metrics"]["failedLastHour"] == failed
+    assert body["metrics"]["successRate"] == round(100 * 10 / (10 + failed), 1)
+
+
+@pytest.mark.parametrize("url", HEALTH_URLS)
+def test_a_stuck_queue_answers_503_on_both_paths_never_500(client, worker, url):
+    job = services.enqueue("noop", {})
+    Job.objects.filter(pk=job.pk).update(run_at=timezone.now() - timedelta(minutes=30))
+
+    response = client.get(url)
+
+    assert response.status_code == 503
+    assert response.json()["status"] == "unhealthy"
+    assert "stuck" in response.json()["reasons"][0]
+
+
+@pytest.mark.parametrize("url", HEALTH_URLS)
+def test_an_unreachable_database_answers_503_on_both_paths(client, url, monkeypatch):
+    from django.db import DatabaseError
+
+    from api import health
+
+    def unreachable(**kwargs):
+        raise DatabaseError("connection refused")
+
+    monkeypatch.setattr(health, "measure", unreachable)
+
+    response = client.get(url)
+
+    assert response.status_code == 503
+    assert response.json()["reasons"] == ["The database cannot be reached."]
+
+
+def test_busy_workers_are_not_a_stuck_queue(client):
+    """Every slot busy (long jobs someone started) while a job waits: capacity, not outage."""
+    WorkerRow.objects.create(id="full", hostname="h", pid=3, concurrency=2, jobs_running=2)
+    job = services.enqueue("noop", {})
+    Job.objects.filter(pk=job.pk).update(run_at=timezone.now() - timedelta(minutes=30))
 
     response = client.get("/api/health")
 
-    assert response.status_code == code
-    assert response.json()["status"] == status
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert "all 2 worker slot(s) are busy" in response.json()["reasons"][0]
 
 
-def test_success_rate_is_not_judged_on_few_jobs_or_old_ones(client, worker):
-    finish(3, Job.Status.FAILED)
-    finish(20, Job.Status.FAILED, ago=timedelta(hours=2))
+def test_no_worker_and_a_job_waiting_too_long_is_unhealthy(client):
+    job = services.enqueue("noop", {})
+    Job.objects.filter(pk=job.pk).update(run_at=timezone.now() - timedelta(minutes=30))
 
-    body = client.get("/api/health").json()
+    response = client.get("/api/health")
 
-    assert body["status"] == "healthy"
-    assert body["metrics"]["successRate"] == 0.0
+    assert response.status_code == 503
 
 
 def test_backlog_beyond_capacity_is_degraded(client, worker, settings):
@@ -130,3 +177,29 @@ def test_backlog_beyond_capacity_is_degraded(client, worker, settings):
 
     assert body["status"] == "degraded"
     assert "5 jobs are due for 4 worker slot(s)" in body["reasons"][0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_user_starting_jobs_that_fail_cannot_take_the_service_down(alice):
+    """The attack, end to end: a user's jobs fail for good in a real worker run, one after the
+    other, and retried ones wait for their next attempt; the health check stays 200 on both
+    paths with the failures in its numbers."""
+    from django.test import Client
+
+    from jobs.worker import WorkerProcess
+
+    WorkerRow.objects.create(id="live", hostname="h", pid=4, concurrency=4)
+    for index in range(30):
+        services.enqueue("test_fail", {"message": f"no {index}"}, owner=alice, max_attempts=1)
+    services.enqueue("test_fail_permanently", {}, owner=alice)
+    WorkerProcess(concurrency=4, burst=True, listen=False).run()
+    services.enqueue("test_fail", {}, owner=alice, max_attempts=5, delay=3600)
+
+    assert Job.objects.filter(status=Job.Status.FAILED).count() == 31
+    for url in HEALTH_URLS:
+        response = Client().get(url)
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert body["status"] == "healthy", body["reasons"]
+        assert body["metrics"]["failedLastHour"] == 31
+        assert body["metrics"]["successRate"] == 0.0

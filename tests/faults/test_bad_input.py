@@ -21,7 +21,7 @@ from django.core.management import CommandError, call_command
 from jobs.models import Job, JobAttempt
 from jobs.models import Worker as WorkerRow
 from jobs.services import enqueue
-from tests.conftest import ROOT, database_url
+from tests.conftest import ROOT, child_database_env
 
 pytestmark = pytest.mark.django_db
 
@@ -218,7 +218,7 @@ def test_commands_refuse_non_utf8_arguments(argv):
     completed = subprocess.run(
         [sys.executable.encode(), b"manage.py", *argv],
         cwd=ROOT,
-        env={"DATABASE_URL": database_url(), "PATH": "/usr/bin:/bin"},
+        env=child_database_env() | {"PATH": "/usr/bin:/bin"},
         capture_output=True,
         timeout=60,
     )

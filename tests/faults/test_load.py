@@ -29,7 +29,7 @@ from django.test import Client
 
 from api.models import ApiToken
 from jobs.models import Job
-from tests.conftest import ROOT, database_url, wait_for
+from tests.conftest import ROOT, child_database_env, wait_for
 from tests.faults import outcome
 from tests.faults.conftest import HANDLER_MODULES, wait_registered
 
@@ -46,15 +46,19 @@ pytestmark = pytest.mark.skipif(
 class Gunicorn:
     """``gunicorn config.wsgi`` on 127.0.0.1 and an ephemeral port, on the test database."""
 
-    def __init__(self, log: Path) -> None:
-        env = os.environ | {
-            "DATABASE_URL": database_url(),
-            "JOBS_HANDLER_MODULES": HANDLER_MODULES,
-            "DEBUG": "false",
-            "MAX_JOBS_PER_USER": "0",
-            "METRICS_TOKEN": METRICS_TOKEN,
-            "CONN_MAX_AGE": "60",
-        }
+    def __init__(self, log: Path, *, env: dict[str, str] | None = None) -> None:
+        env = (
+            os.environ
+            | child_database_env()
+            | {
+                "JOBS_HANDLER_MODULES": HANDLER_MODULES,
+                "DEBUG": "false",
+                "MAX_JOBS_PER_USER": "0",
+                "METRICS_TOKEN": METRICS_TOKEN,
+                "CONN_MAX_AGE": "60",
+            }
+            | (env or {})
+        )
         self.log = log
         self._log_file = log.open("w")
         self.process = subprocess.Popen(

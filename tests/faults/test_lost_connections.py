@@ -202,6 +202,7 @@ def test_a_worker_started_while_the_database_is_down_waits_for_it(fleet):
     """A worker (re)started by its supervisor while PostgreSQL restarts must wait for the
     database, not crash."""
     allow_connections(False)
+    terminate_worker_connections()  # and a pooler's (PgBouncer) server connections with them
     try:
         worker = fleet("early")
 
@@ -222,6 +223,7 @@ def test_a_worker_started_while_the_database_is_down_waits_for_it(fleet):
 
 def test_a_worker_waiting_for_the_database_stops_on_sigterm(fleet):
     allow_connections(False)
+    terminate_worker_connections()
     try:
         worker = fleet("never-connected")
         wait_for(lambda: "cannot reach the database" in worker.output(), timeout=60)

@@ -503,8 +503,9 @@ def test_requeue_without_credits_says_why(staff_client, django_user_model, setti
     assert job.status == Job.Status.FAILED
 
 
-def test_finished_totals_are_reused_for_a_while(settings):
+def test_finished_totals_are_exact_on_postgresql_and_reused_for_a_while_elsewhere(settings):
     from django.core.cache import cache
+    from django.db import connection
 
     settings.JOBS_DASHBOARD_TOTALS_TTL = 60
     cache.delete(selectors.FINISHED_TOTALS_KEY)
@@ -513,7 +514,8 @@ def test_finished_totals_are_reused_for_a_while(settings):
     finish(enqueue("noop", {}), Job.Status.SUCCEEDED)
     queued = enqueue("noop", {})
     counts = selectors.dashboard_counts()
-    assert counts["succeeded"] == 1  # the cached total
+    # PostgreSQL: the tallies its triggers keep, exact; elsewhere the cached total.
+    assert counts["succeeded"] == (2 if connection.vendor == "postgresql" else 1)
     assert counts["queued"] == 1  # live counts are always exact
     cache.delete(selectors.FINISHED_TOTALS_KEY)
     assert selectors.dashboard_counts()["succeeded"] == 2

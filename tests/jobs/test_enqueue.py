@@ -136,3 +136,46 @@ def test_a_literal_backslash_u0000_is_ordinary_text():
 
     job.refresh_from_db()
     assert job.payload == {"text": "\\u0000"}
+
+
+def test_enqueue_many_returns_exactly_what_it_stored(django_user_model):
+    """enqueue_many's rows (COPY on PostgreSQL) and the jobs it returns match field for field,
+    whatever the payload holds: tabs, newlines, backslashes, quotes, \\N, non-ASCII text."""
+    owner = django_user_model.objects.create_user("bulk-owner")
+    run_at = timezone.now() + timedelta(minutes=5)
+    payloads = [
+        {"text": "tab\there\nnew line\r\\ back\\slash \\N \"quoted\" 'single'"},
+        {"unicode": "naïve — 東京 🚀", "nested": {"list": [1, 2.5, None, True, "\\t"]}},
+        {},
+        {"n": 3},
+    ]
+    jobs = enqueue_many(
+        "noop",
+        payloads,
+        queue="bulk",
+        priority=7,
+        run_at=run_at,
+        owner=owner,
+        max_attempts=5,
+        timeout=42,
+    )
+
+    assert [job.payload for job in jobs] == payloads
+    assert len({job.pk for job in jobs}) == 4
+    assert [job.pk for job in jobs] == sorted(job.pk for job in jobs)
+    for job in jobs:
+        stored = Job.objects.get(pk=job.pk)
+        for field in Job._meta.concrete_fields:
+            assert getattr(job, field.attname) == getattr(stored, field.attname), field.name
+        assert job.owner == owner
+        assert not job._state.adding
+    jobs[0].usage["tokens"] = 1
+    assert jobs[1].usage == {}  # no value shared between the returned jobs
+
+
+def test_enqueue_many_rolls_back_with_the_callers_transaction():
+    with transaction.atomic():
+        enqueue_many("noop", [{"i": i} for i in range(30)])
+        assert Job.objects.count() == 30
+        transaction.set_rollback(True)
+    assert Job.objects.count() == 0
