@@ -21,12 +21,8 @@ _PATH = re.compile(r"(?<![\w:/.~-])(?:/[\w.@+=,~-]+)+/?")
 
 def private_roots() -> list[str]:
     """The server's folders, longest first (so a folder inside another goes whole)."""
-    roots = {
-        str(getattr(settings, "MEDIA_ROOT", "") or ""),
-        str(getattr(settings, "BASE_DIR", "") or ""),
-        str(getattr(settings, "STATIC_ROOT", "") or ""),
-        tempfile.gettempdir(),
-    }
+    folders = ("MEDIA_ROOT", "BASE_DIR", "STATIC_ROOT")  # Django's (a project may lack one)
+    roots = {str(getattr(settings, name, "") or "") for name in folders} | {tempfile.gettempdir()}
     return sorted((r.rstrip("/") for r in roots if len(r.rstrip("/")) > 1), key=len, reverse=True)
 
 
