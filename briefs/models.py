@@ -230,3 +230,7 @@ class SOP(models.Model):
         data = self.data if isinstance(self.data, dict) else {}
         steps = data.get("steps")
         return steps if isinstance(steps, list) else []
+
+
+# The spend tables (usage rows, prices, budget caps) live in their own module of this app.
+from briefs.spend.models import AICall, BudgetCap, Price  # noqa: E402, F401

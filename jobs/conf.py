@@ -46,6 +46,12 @@ def handler_modules() -> list[str]:
     return list(getattr(settings, "JOBS_HANDLER_MODULES", []))
 
 
+def held_recheck_seconds() -> float:
+    """A held job with no known time to resume (``JobHeld(until=None)``) is looked at again
+    after this many seconds."""
+    return float(getattr(settings, "JOBS_HELD_RECHECK_SECONDS", 300.0))
+
+
 def retention_days() -> int:
     return int(getattr(settings, "JOB_RETENTION_DAYS", 7))
 

@@ -10,6 +10,7 @@ of workers that died. The transaction is held only around the claim; handlers ru
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import os
@@ -38,6 +39,7 @@ from jobs.context import JobContext
 from jobs.exceptions import (
     InvalidPayload,
     JobCancelled,
+    JobHeld,
     JobLost,
     JobTimedOut,
     PermanentError,
@@ -323,6 +325,9 @@ class Worker:
             )
         except JobCancelled:
             outcome = self._record(job, "cancelled", job.mark_cancelled)
+        except JobHeld as held:
+            error = held.reason
+            outcome = self._record(job, "held", lambda: job.hold(held.reason, until=held.until))
         except JobLost:
             outcome = "discarded"
         except Exception as exc:
