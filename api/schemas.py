@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
+from briefs.schemas import SOPData
+
 #: Ids are 64-bit database keys: anything larger is refused before it reaches the database.
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -149,7 +151,10 @@ class SOPOut(Schema):
     job_id: int | None
     transcript_id: int | None
     title: str
-    data: dict[str, Any]
+    data: SOPData | dict[str, Any] = Field(
+        description="The SOP, in the model the OpenAI call asked for (SOPData); an SOP written "
+        "by other means (imported, edited by hand) comes as it is stored"
+    )
     model: str
     prompt_version: str
     created_at: datetime
