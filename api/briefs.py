@@ -28,6 +28,7 @@ from api.schemas import (
 from briefs import conf as briefs_conf
 from briefs import services
 from briefs.models import SOP, Brief, Transcript
+from briefs.spend import selectors as spend
 from jobs.models import Job
 
 router = Router(tags=["briefs"])
@@ -79,6 +80,8 @@ def brief_out(brief: Brief) -> dict[str, Any]:
     jobs = list(brief.jobs.order_by("created_at", "id"))
     transcript = brief.transcripts.order_by("-created_at", "-id").first()
     sop = brief.sops.order_by("-created_at", "-id").first()
+    usage = spend.usage_by_job([job.pk for job in jobs])
+    totals = spend.for_brief(brief.pk)
     return {
         "id": brief.pk,
         "title": brief.title,
@@ -91,7 +94,9 @@ def brief_out(brief: Brief) -> dict[str, Any]:
         "created_at": brief.created_at,
         "updated_at": brief.updated_at,
         "status_url": brief_url(brief.pk),
-        "jobs": [job_out(job) for job in jobs],
+        "jobs": [job_out(job, usage.get(job.pk, spend.EMPTY)) for job in jobs],
+        "cost": totals["cost"],
+        "usage_by_model": totals["by_model"],
         "transcript": transcript_out(transcript) if transcript else None,
         "sop": sop_out(sop) if sop else None,
     }

@@ -15,6 +15,7 @@ from api import access, health
 from api.errors import COMMON_ERRORS, ApiError, ErrorOut, require_object_body
 from api.schemas import MAX_ID, Id, JobListOut, JobOut, JobStartIn, JobStartOut, TypeName
 from briefs.models import Brief
+from briefs.spend import selectors as spend
 from jobs import registry, services
 from jobs.backends import TASK_JOB_TYPE
 from jobs.exceptions import UnknownJobType
@@ -44,7 +45,11 @@ def poll_after(job: Job) -> float | None:
     return round(min(max(wait, QUEUED_POLL_SECONDS), MAX_POLL_SECONDS), 1)
 
 
-def job_out(job: Job) -> dict[str, Any]:
+def job_out(job: Job, usage: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A job for the API; ``usage`` (its usage totals) is looked up when not given."""
+    if usage is None:
+        usage = spend.for_job(job.pk)
+        usage.pop("by_model")
     return {
         "id": job.pk,
         "type": job.type,
@@ -58,7 +63,9 @@ def job_out(job: Job) -> dict[str, Any]:
         "attempts": job.attempts,
         "max_attempts": job.max_attempts,
         "cancel_requested": job.cancel_requested,
-        "usage": job.usage or {},
+        "usage": usage,
+        "cost": usage["cost"],
+        "held_reason": job.held_reason if job.is_held else "",
         "created_at": job.created_at,
         "run_at": job.run_at,
         "started_at": job.started_at,
@@ -121,7 +128,9 @@ def list_jobs(request: HttpRequest, params: Query[JobListParams]) -> Any:
         jobs = Job.objects.filter(brief=brief).order_by("created_at", "id")
     else:
         jobs = jobs.order_by("-created_at", "-id")
-    rows = [job_out(job) for job in jobs[: params.limit]]
+    page = list(jobs[: params.limit])
+    usage = spend.usage_by_job([job.pk for job in page])
+    rows = [job_out(job, usage.get(job.pk, spend.EMPTY)) for job in page]
     return {"action": params.action, "count": len(rows), "jobs": rows, "stats": None}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
@@ -40,7 +41,15 @@ class JobOut(Schema):
     attempts: int
     max_attempts: int
     cancel_requested: bool
-    usage: dict[str, Any] = Field(description="Tokens used by AI calls")
+    usage: dict[str, Any] = Field(
+        description="What the job's AI calls used, summed from its usage rows (GET /api/usage "
+        "has each call): calls, cost, input/cached/output/reasoning tokens, audio seconds…"
+    )
+    cost: Decimal = Field(description="What the job's AI calls cost, in US dollars")
+    held_reason: str = Field(
+        description="Set while a queued job is held (e.g. 'monthly budget of $200.00 reached'): "
+        "it runs when the cap is raised or the period rolls over"
+    )
     created_at: datetime
     run_at: datetime = Field(description="Not started before this (also the next retry time)")
     started_at: datetime | None
@@ -173,6 +182,10 @@ class BriefOut(Schema):
     updated_at: datetime
     status_url: str
     jobs: list[JobOut]
+    cost: Decimal = Field(description="What the brief's AI calls cost, in US dollars")
+    usage_by_model: list[dict[str, Any]] = Field(
+        description="The brief's usage summed per model: key (the model), calls, cost, tokens…"
+    )
     transcript: TranscriptOut | None = Field(description="The newest transcript, if any")
     sop: SOPOut | None = Field(description="The newest SOP, if any")
 

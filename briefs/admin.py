@@ -409,3 +409,6 @@ def _step_html(step: dict[str, Any]) -> SafeString:
 def _clock(seconds: float) -> str:
     total = int(seconds)
     return f"{total // 60:02d}:{total % 60:02d}"
+
+
+from briefs.spend import admin as spend_admin  # noqa: E402, F401 - registers the spend pages

@@ -168,6 +168,8 @@ X_FRAME_OPTIONS = "DENY"
 # The job queue (see jobs/conf.py for what each one means).
 JOBS_LEASE_SECONDS = env("JOBS_LEASE_SECONDS")
 JOBS_HELD_RECHECK_SECONDS = env("JOBS_HELD_RECHECK_SECONDS")
+# The spend panel of the briefs app on the queue's dashboard.
+JOBS_DASHBOARD_PANELS = ["briefs:spend_panel"]
 JOBS_DEFAULT_TIMEOUT = env("JOBS_DEFAULT_TIMEOUT")
 JOBS_DEFAULT_MAX_ATTEMPTS = env("JOBS_DEFAULT_MAX_ATTEMPTS")
 JOBS_RETRY_BACKOFF_BASE = env("JOBS_RETRY_BACKOFF_BASE")

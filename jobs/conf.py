@@ -52,6 +52,12 @@ def held_recheck_seconds() -> float:
     return float(getattr(settings, "JOBS_HELD_RECHECK_SECONDS", 300.0))
 
 
+def dashboard_panels() -> list[str]:
+    """URL names of extra panels the dashboard loads (htmx) below its own: how the apps above
+    the queue add their views to it (e.g. the spend panel, ``briefs:spend_panel``)."""
+    return list(getattr(settings, "JOBS_DASHBOARD_PANELS", []))
+
+
 def retention_days() -> int:
     return int(getattr(settings, "JOB_RETENTION_DAYS", 7))
 

@@ -25,7 +25,7 @@ from django_htmx.http import (
 )
 from django_htmx.middleware import HtmxDetails
 
-from jobs import selectors
+from jobs import conf, selectors
 from jobs.charts import throughput_chart
 from jobs.exceptions import InsufficientCredits, JobError
 from jobs.forms import EnqueueForm
@@ -103,8 +103,17 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         "failures": selectors.recent_failures(),
         "form": EnqueueForm(),
         "job": job,
+        "panels": _panels(),
     }
     return render(request, "jobs/dashboard.html", context)
+
+
+def _panels() -> list[dict[str, str]]:
+    """The extra panels of ``JOBS_DASHBOARD_PANELS``, as ids and URLs to load."""
+    panels = []
+    for name in conf.dashboard_panels():
+        panels.append({"id": name.rsplit(":", 1)[-1].replace("_panel", ""), "url": reverse(name)})
+    return panels
 
 
 @require_GET

@@ -327,7 +327,8 @@ class Worker:
             outcome = self._record(job, "cancelled", job.mark_cancelled)
         except JobHeld as held:
             error = held.reason
-            outcome = self._record(job, "held", lambda: job.hold(held.reason, until=held.until))
+            hold = functools.partial(job.hold, held.reason, until=held.until)
+            outcome = self._record(job, "held", hold)
         except JobLost:
             outcome = "discarded"
         except Exception as exc:

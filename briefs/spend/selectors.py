@@ -75,6 +75,15 @@ def for_brief(brief_id: int) -> dict[str, Any]:
     return totals(rows) | {"by_model": grouped(rows, "model")}
 
 
+EMPTY: dict[str, Any] = _clean(dict.fromkeys(SUMS)) | {"calls": 0}
+
+
+def usage_by_job(job_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The usage totals of each of these jobs, in one query (for lists)."""
+    rows = AICall.objects.filter(job_id__in=job_ids).order_by().values("job_id").annotate(**SUMS)
+    return {row.pop("job_id"): _clean(row) for row in rows}
+
+
 def cost_by_job(job_ids: list[int]) -> dict[int, Decimal]:
     """The cost of each of these jobs (for lists)."""
     rows = (
