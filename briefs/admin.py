@@ -152,9 +152,29 @@ class BriefAdmin(admin.ModelAdmin):
     actions = (start_pipeline, start_sop)
     inlines = (JobInline,)
     raw_id_fields = ("owner",)
-    readonly_fields = ("status_badge", "failure", "outputs", "created_at", "updated_at")
+    readonly_fields = (
+        "status_badge",
+        "failure",
+        "outputs",
+        "ai_cost",
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
-        (None, {"fields": ("title", "owner", "media_type", "status_badge", "failure", "outputs")}),
+        (
+            None,
+            {
+                "fields": (
+                    "title",
+                    "owner",
+                    "media_type",
+                    "status_badge",
+                    "failure",
+                    "outputs",
+                    "ai_cost",
+                )
+            },
+        ),
         ("What was asked", {"fields": ("query", "description", "assets")}),
         ("Dates", {"fields": ("created_at", "updated_at")}),
     )
@@ -188,6 +208,15 @@ class BriefAdmin(admin.ModelAdmin):
     @admin.display(description="status")
     def status_badge(self, brief: Brief) -> str:
         return brief_badge(brief) if brief.pk else "—"
+
+    @admin.display(description="AI usage and cost")
+    def ai_cost(self, brief: Brief) -> str:
+        from briefs.spend.admin import usage_table
+        from briefs.spend.selectors import for_brief
+
+        if not brief.pk:
+            return "—"
+        return usage_table(for_brief(brief.pk) | {"filter": f"brief__id__exact={brief.pk}"})
 
     @admin.display(description="why it failed")
     def failure(self, brief: Brief) -> str:

@@ -23,6 +23,22 @@ def fast_retries(settings):
     settings.JOBS_RETRY_BACKOFF_MAX = 0.05
 
 
+@pytest.fixture(autouse=True)
+def default_prices(request):
+    """The price table as the data migration leaves it. A transactional test empties every
+    table when it ends (the migration's rows too), so each test that uses the database gets
+    the default prices back before it starts."""
+    uses_db = request.node.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db"} & set(request.fixturenames)
+    )
+    if not uses_db:
+        return
+    from briefs.spend.defaults import install
+    from briefs.spend.models import Price
+
+    install(Price)
+
+
 @pytest.fixture
 def postgres_only():
     from django.db import connection

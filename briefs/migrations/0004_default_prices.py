@@ -7,13 +7,9 @@ from django.db import migrations
 
 
 def add_prices(apps, schema_editor):
-    from briefs.spend.defaults import DEFAULT_PRICES, VALID_FROM
+    from briefs.spend.defaults import install
 
-    Price = apps.get_model("briefs", "Price")
-    for model, unit, price, note in DEFAULT_PRICES:
-        Price.objects.get_or_create(
-            model=model, unit=unit, valid_from=VALID_FROM, defaults={"price": price, "note": note}
-        )
+    install(apps.get_model("briefs", "Price"))
 
 
 def remove_prices(apps, schema_editor):

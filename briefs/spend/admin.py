@@ -9,10 +9,13 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
-from briefs.spend import budgets
+from briefs.spend import budgets, selectors
 from briefs.spend.models import AICall, BudgetCap, Price
+from jobs.admin import JobAdmin
+from jobs.models import Job
 
 
 def money(value: Any) -> str:
@@ -144,3 +147,48 @@ class BudgetCapAdmin(admin.ModelAdmin):
                 f"{resumed} held job(s) run again now (they are held again if a cap still stands).",
                 messages.INFO,
             )
+
+
+def usage_table(usage: dict[str, Any]) -> SafeString | str:
+    """A job's or a brief's usage: the total cost, then one line per model."""
+    if not usage["calls"]:
+        return "No AI calls."
+    lines = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                row["key"],
+                row["calls"],
+                f"{row['input_tokens']:,} ({row['cached_input_tokens']:,} cached)",
+                f"{row['output_tokens']:,} ({row['reasoning_tokens']:,} reasoning)",
+                money(row["cost"]),
+            )
+            for row in usage["by_model"]
+        ),
+    )
+    return format_html(
+        '<strong data-cost="{}">{}</strong> for {} AI call(s) · '
+        '<a href="{}?{}">the calls</a>'
+        '<table class="usage-table"><tr><th>model</th><th>calls</th><th>input tokens</th>'
+        "<th>output tokens</th><th>cost</th></tr>{}</table>",
+        usage["cost"],
+        money(usage["cost"]),
+        usage["calls"],
+        reverse("admin:briefs_aicall_changelist"),
+        usage["filter"],
+        lines,
+    )
+
+
+class SpendJobAdmin(JobAdmin):
+    """The queue's job page, with what the job's AI calls used and cost (from the usage rows:
+    the queue itself knows nothing of spend)."""
+
+    @admin.display(description="AI usage and cost")
+    def usage_json(self, job: Job) -> SafeString | str:
+        return usage_table(selectors.for_job(job.pk) | {"filter": f"job__id__exact={job.pk}"})
+
+
+admin.site.unregister(Job)
+admin.site.register(Job, SpendJobAdmin)

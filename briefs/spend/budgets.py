@@ -61,7 +61,8 @@ def spent(*, since: datetime, user_id: int | None = None) -> Decimal:
     rows = AICall.objects.filter(created_at__gte=since)
     if user_id is not None:
         rows = rows.filter(user_id=user_id)
-    return rows.aggregate(total=Sum("cost"))["total"] or Decimal(0)
+    total = rows.aggregate(total=Sum("cost"))["total"] or Decimal(0)
+    return Decimal(total).quantize(Decimal("0.000001"))
 
 
 def caps_for(user_id: int | None) -> list[BudgetCap]:

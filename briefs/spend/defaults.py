@@ -48,3 +48,12 @@ DEFAULT_PRICES: list[tuple[str, str, Decimal, str]] = [
     ("sora-2", "video_second", Decimal("0.10"), ""),
     ("sora-2-pro", "video_second", Decimal("0.30"), ""),
 ]
+
+
+def install(price_model: type) -> None:
+    """Write the default prices that are missing (by the migration, with its historical
+    model, and by the tests)."""
+    for model, unit, price, note in DEFAULT_PRICES:
+        price_model.objects.get_or_create(
+            model=model, unit=unit, valid_from=VALID_FROM, defaults={"price": price, "note": note}
+        )

@@ -14,6 +14,7 @@ from django.utils import timezone
 from briefs.spend.budgets import period_bounds
 from briefs.spend.models import AICall, BudgetCap
 
+MICRO = Decimal("0.000001")
 SUMS = {
     "calls": Count("id"),
     "cost": Sum("cost"),
@@ -43,6 +44,8 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     for key, value in values.items():
         if key in SUMS and value is None:
             value = Decimal(0) if key in ("cost", "audio_seconds", "video_seconds") else 0
+        if key == "cost":  # the same digits from every database
+            value = Decimal(value).quantize(MICRO)
         out[key] = value
     return out
 
