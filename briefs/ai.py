@@ -172,6 +172,7 @@ def transcribe_audio(
     model = conf.transcribe_model()
     verbose = not model.startswith("gpt-4o")  # gpt-4o-*transcribe answer plain JSON only
     call = _Call(ctx, f"transcription ({model})")
+    raw: Any
     with call, path.open("rb") as audio:
         if verbose:
             raw = client().audio.transcriptions.with_raw_response.create(
@@ -184,7 +185,7 @@ def transcribe_audio(
             raw = client().audio.transcriptions.with_raw_response.create(
                 model=model, file=audio, response_format="json"
             )
-        response: Any = raw.parse()
+        response = raw.parse()
     usage = Usage.from_api(getattr(response, "usage", None))
     usage.audio_seconds = usage.audio_seconds or Decimal(str(round(duration, 3)))
     cost = call.record(raw, model=model, kind=Kind.SPEECH_TO_TEXT, usage=usage)

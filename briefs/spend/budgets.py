@@ -35,7 +35,8 @@ class Breach:
     def reason(self) -> str:
         """``monthly budget of $200.00 reached`` (and whose, for a user's cap)."""
         period = "daily" if self.cap.period == BudgetCap.Period.DAY else "monthly"
-        whose = f" for {self.cap.user.get_username()}" if self.cap.user_id else ""
+        user = self.cap.user
+        whose = f" for {user.get_username()}" if user is not None else ""
         return f"{period} budget of ${self.cap.amount:,.2f}{whose} reached"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 VALID_FROM = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -50,7 +51,7 @@ DEFAULT_PRICES: list[tuple[str, str, Decimal, str]] = [
 ]
 
 
-def install(price_model: type) -> None:
+def install(price_model: Any) -> None:
     """Write the default prices that are missing (by the migration, with its historical
     model, and by the tests)."""
     for model, unit, price, note in DEFAULT_PRICES:

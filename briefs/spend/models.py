@@ -15,8 +15,6 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-MONEY = {"max_digits": 14, "decimal_places": 6}
-
 
 class Kind(models.TextChoices):
     TEXT = "text", "Text"
@@ -59,7 +57,9 @@ class AICall(models.Model):
     request_id = models.CharField(max_length=200, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
     retried = models.BooleanField(default=False, help_text="The SDK retried the request.")
-    cost = models.DecimalField(**MONEY, default=Decimal(0), help_text="US dollars.")
+    cost = models.DecimalField(
+        max_digits=14, decimal_places=6, default=Decimal(0), help_text="US dollars."
+    )
     priced = models.BooleanField(
         default=True, help_text="False when the price table had no price for a unit used."
     )
@@ -98,7 +98,9 @@ class Price(models.Model):
 
     model = models.CharField(max_length=100)
     unit = models.CharField(max_length=30, choices=Unit.choices)
-    price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal(0))])
+    price = models.DecimalField(
+        max_digits=14, decimal_places=6, validators=[MinValueValidator(Decimal(0))]
+    )
     valid_from = models.DateTimeField(default=timezone.now)
     note = models.CharField(max_length=200, blank=True)
 

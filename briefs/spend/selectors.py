@@ -84,7 +84,11 @@ EMPTY: dict[str, Any] = _clean(dict.fromkeys(SUMS)) | {"calls": 0}
 def usage_by_job(job_ids: list[int]) -> dict[int, dict[str, Any]]:
     """The usage totals of each of these jobs, in one query (for lists)."""
     rows = AICall.objects.filter(job_id__in=job_ids).order_by().values("job_id").annotate(**SUMS)
-    return {row.pop("job_id"): _clean(row) for row in rows}
+    out: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        values: dict[str, Any] = dict(row)
+        out[int(values.pop("job_id"))] = _clean(values)
+    return out
 
 
 def cost_by_job(job_ids: list[int]) -> dict[int, Decimal]:
@@ -165,6 +169,7 @@ def series(*, hours: int | None = None, days: int | None = None) -> list[tuple[d
     """Cost per hour over the last ``hours``, or per day over the last ``days`` (every bucket,
     empty ones at $0), oldest first."""
     now = timezone.now()
+    trunc: type[TruncHour] | type[TruncDay]
     if hours is not None:
         step, trunc, count = timedelta(hours=1), TruncHour, hours
         end = now.replace(minute=0, second=0, microsecond=0)

@@ -4,6 +4,8 @@ through ``JOBS_DASHBOARD_PANELS`` (the queue knows nothing of spend)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 
 from django.contrib.admin.views.decorators import staff_member_required
@@ -18,7 +20,7 @@ from jobs.charts import BAR_GAP, HEIGHT, WIDTH, Bar, Chart
 RANGES = {"24h": {"hours": 24}, "30d": {"days": 30}}
 
 
-def cost_chart(points: list[tuple[object, Decimal]], *, hourly: bool) -> Chart:
+def cost_chart(points: Sequence[tuple[datetime, Decimal]], *, hourly: bool) -> Chart:
     """Bars of the cost per hour or day, scaled to the costliest one."""
     count = max(1, len(points))
     slot = WIDTH / count

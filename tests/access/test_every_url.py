@@ -287,7 +287,7 @@ def world(django_user_model, settings, tmp_path) -> dict[str, Any]:
         "aicall": AICall.objects.create(
             user=alice, provider="openai", model="gpt-5.4-mini", kind="text", cost="0.01"
         ).pk,
-        "price": Price.objects.first().pk,
+        "price": Price.objects.earliest("id").pk,
         "budgetcap": BudgetCap.objects.create(user=alice, period="day", amount=5).pk,
     }
     return {"clients": clients, "values": values}

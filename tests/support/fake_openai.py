@@ -335,7 +335,7 @@ class _Handler(BaseHTTPRequestHandler):
         # quarter of it, in whole 128-token blocks); reasoning models think before they answer.
         cached = (tokens_in // 4) // 128 * 128 if tokens_in >= 1024 else 0
         effort = (body.get("reasoning") or {}).get("effort")
-        reasoning = {"low": 64, "medium": 256, "high": 1024}.get(effort, 0)
+        reasoning = {"low": 64, "medium": 256, "high": 1024}.get(str(effort), 0)
         self._json(
             200,
             {
