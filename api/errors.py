@@ -19,6 +19,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from briefs.exceptions import BriefError
+from briefs.spend.exceptions import BudgetReached
 from jobs.exceptions import InsufficientCredits, InvalidPayload, JobError, UnknownJobType
 
 logger = logging.getLogger("api")
@@ -164,6 +165,10 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(InsufficientCredits)
     def insufficient_credits(request: HttpRequest, exc: InsufficientCredits) -> HttpResponse:
         return respond(request, 402, _body("insufficient_credits", f"{exc} Nothing was started."))
+
+    @api.exception_handler(BudgetReached)
+    def budget_reached(request: HttpRequest, exc: BudgetReached) -> HttpResponse:
+        return respond(request, exc.http_status, _body(exc.code, f"{exc} Nothing was started."))
 
     @api.exception_handler(BriefError)
     def brief_error(request: HttpRequest, exc: BriefError) -> HttpResponse:

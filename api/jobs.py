@@ -15,6 +15,7 @@ from api import access, health
 from api.errors import COMMON_ERRORS, ApiError, ErrorOut, require_object_body
 from api.schemas import MAX_ID, Id, JobListOut, JobOut, JobStartIn, JobStartOut, TypeName
 from briefs.models import Brief
+from briefs.spend import budgets
 from briefs.spend import selectors as spend
 from jobs import registry, services
 from jobs.backends import TASK_JOB_TYPE
@@ -182,6 +183,7 @@ def start_job(request: HttpRequest, type: str, data: Body[JobStartIn | None] = N
     if data.queue is not None and not access.is_staff(user):
         raise ApiError(403, "forbidden", "Only staff may choose a queue.", field="queue")
     brief = _payload_brief(user, data.payload)
+    budgets.refuse_if_reached(owner_id=user.pk, job_types=[type])
     with access.job_limit(user):
         job = services.enqueue(
             type,

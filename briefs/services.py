@@ -28,6 +28,7 @@ from django.utils.text import get_valid_filename
 
 from briefs.exceptions import BriefError
 from briefs.models import Brief
+from briefs.spend import budgets
 from jobs import credits
 from jobs.exceptions import InsufficientCredits
 from jobs.models import Job
@@ -223,6 +224,7 @@ def _start_chain(brief: Brief, steps: list[str], extra: dict[str, Any]) -> list[
             raise BriefError(
                 f"Brief #{brief.pk} is already processing; wait for its jobs or cancel them."
             )
+        budgets.refuse_if_reached(owner_id=brief.owner_id, job_types=steps)
         # Say what the whole chain costs up front (each enqueue still charges atomically).
         total = sum(credits.cost_of(step) for step in steps)
         available = credits.balance(brief.owner)

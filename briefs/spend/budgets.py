@@ -10,6 +10,7 @@ time), i.e. ``(workers × concurrency) × (the costliest single call)``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -96,6 +97,38 @@ def check(ctx: JobContext | None) -> None:
     found = breach(ctx.job.owner_id)
     if found is not None:
         raise JobHeld(found.reason, until=found.resets_at)
+
+
+#: Job types that call the AI (and so are held and refused by the caps). ``video_slim`` only
+#: runs ffmpeg.
+AI_JOB_TYPES = frozenset(
+    {
+        "analysis",
+        "storyboard",
+        "asset_prep",
+        "text_analysis",
+        "image_processing",
+        "video_generation",
+        "render",
+        "ai_generation",
+        "sentiment_analysis",
+        "prompt_analysis",
+        "transcribe",
+        "sop_extract",
+    }
+)
+
+
+def refuse_if_reached(*, owner_id: int | None, job_types: Iterable[str]) -> None:
+    """Before new work is enqueued: raise :class:`BudgetReached` when it includes AI job types
+    and a cap that applies to ``owner_id`` is reached."""
+    from briefs.spend.exceptions import BudgetReached
+
+    if not AI_JOB_TYPES.intersection(job_types):
+        return
+    found = breach(owner_id)
+    if found is not None:
+        raise BudgetReached(found.reason, resets_at=found.resets_at)
 
 
 def resume_held(cap: BudgetCap | None = None) -> int:

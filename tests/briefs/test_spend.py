@@ -261,3 +261,53 @@ def test_csv_export_for_staff_only(client, user, superuser):
     assert line["cost"] == "0.123456" and line["model"] == "gpt-5.4-mini"
     assert line["user_id"] == str(user.pk) and line["kind"] == "text"
     assert line["job_type"].startswith("'=")  # never a formula in a spreadsheet
+
+
+# --- refused up front ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_new_paid_work_is_refused_while_a_cap_is_reached(client, user, admin_client):
+    from api.models import ApiToken
+    from briefs.models import Brief
+    from briefs.services import brief_create, brief_start
+
+    BudgetCap.objects.create(user=user, period="month", amount=Decimal("0.50"))
+    spend(user, "0.50")
+    _, raw = ApiToken.objects.create_token(user=user, name="t")
+    auth = {"Authorization": f"Bearer {raw}"}
+
+    response = client.post(
+        "/api/jobs/sentiment_analysis/start",
+        {"payload": TEXT},
+        content_type="application/json",
+        headers=auth,
+    )
+    assert response.status_code == 402
+    body = response.json()
+    assert body["error"] == "budget_reached"
+    assert "monthly budget of $0.50 for ada reached" in body["message"]
+    assert "Nothing was started." in body["message"]
+
+    before = Brief.objects.count()
+    response = client.post(
+        "/api/briefs",
+        {"title": "T", "query": "Q", "media_type": "text", "start": True},
+        content_type="application/json",
+        headers=auth,
+    )
+    assert response.status_code == 402 and Brief.objects.count() == before  # nothing half-made
+
+    brief = brief_create(owner=user, title="T", query="Q", media_type="text")
+    page = admin_client.post(
+        "/admin/briefs/brief/",
+        {"action": "start_pipeline", "_selected_action": [brief.pk]},
+        follow=True,
+    ).content.decode()
+    assert "monthly budget of $0.50 for ada reached" in page
+    assert Job.objects.count() == 0
+
+    # Work that calls no AI is not refused; once the cap is raised, paid work starts.
+    assert enqueue("noop", {}, owner=user).pk
+    BudgetCap.objects.filter(user=user).update(amount=Decimal("5"))
+    assert [job.type for job in brief_start(brief=brief)] == ["analysis"]

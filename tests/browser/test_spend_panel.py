@@ -29,9 +29,7 @@ CALLS = [
 def seed_month() -> tuple[Decimal, Decimal]:
     """30 days of calls by three users on a few briefs, busier on weekdays and today."""
     rng = random.Random(13)
-    users = [
-        get_user_model().objects.create_user(name) for name in ("ada", "grace", "linus")
-    ]
+    users = [get_user_model().objects.create_user(name) for name in ("ada", "grace", "linus")]
     briefs = [
         Brief.objects.create(owner=users[i % 3], title=f"Brief {i}", query="Q", media_type="video")
         for i in range(4)
