@@ -4,13 +4,16 @@ grouping, and export the rows as CSV; a user sees their own."""
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, StreamingHttpResponse
+from django.utils import timezone
 from ninja import Field, Query, Router, Schema
+from pydantic import AfterValidator, BeforeValidator
 
 from api import access
 from api.errors import COMMON_ERRORS, ApiError, ErrorOut
@@ -21,6 +24,7 @@ from briefs.spend.models import AICall, Kind
 router = Router(tags=["usage"])
 
 MAX_ROWS = 500
+ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
 
 
 class UsageTotalsOut(Schema):
@@ -82,9 +86,24 @@ class UsageOut(Schema):
     caps: list[CapOut] = Field(description="The budget caps that apply to the caller")
 
 
+def _iso_only(value: Any) -> Any:
+    """Only ISO 8601 text (pydantic would also take ``0.5`` as a Unix time)."""
+    if isinstance(value, str) and not ISO.match(value):
+        raise ValueError("must be an ISO 8601 date-time, like 2026-11-01T00:00:00Z")
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    """A time without a zone is in ``TIME_ZONE``."""
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
+Moment = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_aware)]
+
+
 class UsageParams(Schema):
-    since: datetime | None = Field(None, description="Rows from this time (inclusive)")
-    until: datetime | None = Field(None, description="Rows before this time")
+    since: Moment | None = Field(None, description="Rows from this time (inclusive), ISO 8601")
+    until: Moment | None = Field(None, description="Rows before this time, ISO 8601")
     model: str | None = Field(None, max_length=100)
     kind: Literal[tuple(Kind.values)] | None = None  # type: ignore[valid-type]
     job_type: str | None = Field(None, max_length=100)
@@ -149,7 +168,15 @@ class _Echo:
 @router.get(
     "/export.csv",
     url_name="usage_export",
-    response={200: str, **COMMON_ERRORS, 403: ErrorOut},
+    response={**COMMON_ERRORS, 403: ErrorOut},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The usage rows as CSV (a header line, then one line per row)",
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            }
+        }
+    },
 )
 def export(request: HttpRequest, params: Query[UsageParams]) -> Any:
     """Staff only: every usage row matching the filters, as CSV (oldest first), for finance.
