@@ -19,8 +19,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from briefs.exceptions import BriefError
-from briefs.spend.exceptions import BudgetReached
-from jobs.exceptions import InsufficientCredits, InvalidPayload, JobError, UnknownJobType
+from jobs.exceptions import EnqueueRefused, InvalidPayload, JobError, UnknownJobType
 
 logger = logging.getLogger("api")
 
@@ -162,12 +161,9 @@ def install(api: NinjaAPI) -> None:
         fields = [{"field": "payload", "location": "body", "message": str(exc)}]
         return respond(request, 422, _body("invalid_payload", str(exc), fields))
 
-    @api.exception_handler(InsufficientCredits)
-    def insufficient_credits(request: HttpRequest, exc: InsufficientCredits) -> HttpResponse:
-        return respond(request, 402, _body("insufficient_credits", f"{exc} Nothing was started."))
-
-    @api.exception_handler(BudgetReached)
-    def budget_reached(request: HttpRequest, exc: BudgetReached) -> HttpResponse:
+    @api.exception_handler(EnqueueRefused)
+    def enqueue_refused(request: HttpRequest, exc: EnqueueRefused) -> HttpResponse:
+        """A hook receiver refused the work (not enough credits, a budget cap reached: 402)."""
         return respond(request, exc.http_status, _body(exc.code, f"{exc} Nothing was started."))
 
     @api.exception_handler(BriefError)

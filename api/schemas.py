@@ -169,6 +169,18 @@ class SOPOut(Schema):
     created_at: datetime
 
 
+class OutputOut(Schema):
+    id: int
+    kind: str = Field(description="analysis, storyboard, image, video, slim_video, …")
+    name: str
+    content_type: str
+    size: int = Field(description="Bytes of the file, or of the JSON document")
+    download_url: str = Field(description="The file or the JSON document (owner or staff)")
+    step: str = Field(description="The job type that made it")
+    job_id: int | None = Field(description="The job that made it; null once that job is pruned")
+    created_at: datetime
+
+
 class BriefOut(Schema):
     id: int
     title: str
@@ -181,11 +193,14 @@ class BriefOut(Schema):
     created_at: datetime
     updated_at: datetime
     status_url: str
-    jobs: list[JobOut]
-    cost: Decimal = Field(description="What the brief's AI calls cost, in US dollars")
+    jobs: list[JobOut] = Field(description="Its jobs that still exist (pruning removes old ones)")
+    cost: Decimal = Field(
+        description="What the brief's AI calls cost, in US dollars (pruned jobs' calls too)"
+    )
     usage_by_model: list[dict[str, Any]] = Field(
         description="The brief's usage summed per model: key (the model), calls, cost, tokens…"
     )
+    outputs: list[OutputOut] = Field(description="What its steps made (current outputs)")
     transcript: TranscriptOut | None = Field(description="The newest transcript, if any")
     sop: SOPOut | None = Field(description="The newest SOP, if any")
 

@@ -278,7 +278,7 @@ def generate_video(
     api = client().videos
     call = _Call(ctx, f"video generation ({model})")
     # The SDK marks the videos API deprecated (Sora's shutdown); it stays for servers that
-    # still offer it. The default path makes videos from keyframes instead (briefs/steps.py).
+    # still offer it. The default path makes videos from keyframes (briefs/steps/pipeline.py).
     with warnings.catch_warnings(), call:
         warnings.simplefilter("ignore", DeprecationWarning)
         raw = api.with_raw_response.create(

@@ -8,4 +8,12 @@ class BriefsConfig(AppConfig):
     verbose_name = "Briefs"
 
     def ready(self) -> None:
-        from briefs import checks, handlers  # noqa: F401 - registers job types and checks
+        from briefs import checks, links, receivers, steps  # noqa: F401 - job types, checks
+        from briefs.spend import receivers as spend_receivers
+        from jobs import display, panels
+
+        receivers.connect()
+        spend_receivers.connect()
+        panels.register("briefs:spend_panel")
+        display.register_link_provider(links.job_links)
+        display.register_search_provider(links.search_jobs)

@@ -14,7 +14,7 @@ from django.utils.safestring import SafeString
 
 from briefs.spend import budgets, selectors
 from briefs.spend.models import AICall, BudgetCap, Price
-from jobs.admin import JobAdmin
+from jobs.admin.jobs import JobAdmin
 from jobs.models import Job
 
 

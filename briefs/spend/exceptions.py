@@ -6,12 +6,13 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from jobs.exceptions import JobError
+from jobs.exceptions import EnqueueRefused
 
 
-class BudgetReached(JobError):
-    """New paid AI work was refused because a budget cap that applies is reached. Nothing was
-    enqueued. The API answers 402 ``budget_reached``."""
+class BudgetReached(EnqueueRefused):
+    """New paid AI work was refused because a budget cap that applies is reached (by the
+    ``enqueued``/``requeued`` receiver in ``briefs/spend/receivers.py``). Nothing was enqueued.
+    The API answers 402 ``budget_reached``."""
 
     http_status = 402
     code = "budget_reached"

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0006_notify_on_insert'),
+        ('jobs', '0008_credits_move_out'),
     ]
 
     operations = [

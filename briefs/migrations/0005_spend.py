@@ -11,8 +11,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('briefs', '0002_transcripts_sops'),
-        ('jobs', '0012_job_held'),
+        ('briefs', '0004_backfill_links_status_artifacts'),
+        ('jobs', '0008_credits_move_out'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -58,7 +58,7 @@ def copy_job_usage(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("briefs", "0003_spend"), ("jobs", "0006_notify_on_insert")]
+    dependencies = [("briefs", "0005_spend"), ("jobs", "0008_credits_move_out")]
 
     operations = [
         migrations.RunPython(add_prices, remove_prices),
