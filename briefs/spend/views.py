@@ -1,6 +1,7 @@
 """The spend panel of the dashboard (staff): today, this month, by model, job type, user and
 brief, the caps, and a chart of the cost over 24 hours or 30 days. The jobs dashboard loads it
-through ``JOBS_DASHBOARD_PANELS`` (the queue knows nothing of spend)."""
+because ``BriefsConfig.ready()`` registers it (``jobs.panels``): the queue knows nothing of
+spend."""
 
 from __future__ import annotations
 
