@@ -307,6 +307,14 @@ def test_new_paid_work_is_refused_while_a_cap_is_reached(client, user, admin_cli
     assert "monthly budget of $0.50 for ada reached" in page
     assert Job.objects.count() == 0
 
+    # A failed AI job is not requeued either (staff see why).
+    from briefs.spend.exceptions import BudgetReached
+
+    failed = Job.objects.create(type="sentiment_analysis", owner=user, status=Job.Status.FAILED)
+    with pytest.raises(BudgetReached, match="monthly budget"):
+        failed.requeue()
+    assert Job.objects.get(pk=failed.pk).status == Job.Status.FAILED
+
     # Work that calls no AI is not refused; once the cap is raised, paid work starts.
     assert enqueue("noop", {}, owner=user).pk
     BudgetCap.objects.filter(user=user).update(amount=Decimal("5"))
