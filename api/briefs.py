@@ -33,6 +33,7 @@ from briefs import conf as briefs_conf
 from briefs import selectors, services
 from briefs.exceptions import QuotaExceeded
 from briefs.models import SOP, Artifact, Brief, Transcript
+from briefs.spend import selectors as spend
 from jobs.models import Job
 from jobs.redact import public_text
 
@@ -103,6 +104,8 @@ def brief_out(brief: Brief) -> dict[str, Any]:
     jobs = list(selectors.with_brief_id(selectors.brief_jobs(brief=brief)))
     transcript = brief.transcripts.order_by("-created_at", "-id").first()
     sop = brief.sops.order_by("-created_at", "-id").first()
+    usage = spend.usage_by_job([job.pk for job in jobs])
+    totals = spend.for_brief(brief.pk)
     return {
         "id": brief.pk,
         "title": brief.title,
@@ -115,7 +118,9 @@ def brief_out(brief: Brief) -> dict[str, Any]:
         "created_at": brief.created_at,
         "updated_at": brief.updated_at,
         "status_url": brief_url(brief.pk),
-        "jobs": [job_out(job) for job in jobs],
+        "jobs": [job_out(job, usage.get(job.pk, spend.EMPTY)) for job in jobs],
+        "cost": totals["cost"],
+        "usage_by_model": totals["by_model"],
         "outputs": [output_out(artifact) for artifact in selectors.brief_outputs(brief=brief)],
         "transcript": transcript_out(transcript) if transcript else None,
         "sop": sop_out(sop) if sop else None,

@@ -172,7 +172,7 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(EnqueueRefused)
     def enqueue_refused(request: HttpRequest, exc: EnqueueRefused) -> HttpResponse:
-        """A hook receiver refused the work (not enough credits: 402)."""
+        """A hook receiver refused the work (not enough credits, a budget cap reached: 402)."""
         return respond(request, exc.http_status, _body(exc.code, f"{exc} Nothing was started."))
 
     @api.exception_handler(BriefError)

@@ -19,6 +19,7 @@ from api.schemas import MAX_ID, Id, JobListOut, JobOut, JobStartIn, JobStartOut,
 from briefs import selectors
 from briefs import services as brief_services
 from briefs.models import Brief
+from briefs.spend import selectors as spend
 from jobs import registry, services
 from jobs.backends import TASK_JOB_TYPE
 from jobs.exceptions import UnknownJobType
@@ -49,9 +50,15 @@ def poll_after(job: Job) -> float | None:
     return round(min(max(wait, QUEUED_POLL_SECONDS), MAX_POLL_SECONDS), 1)
 
 
-def job_out(job: Job, *, result_limit: int | None = None) -> dict[str, Any]:
-    """A job as the API shows it; a result over ``result_limit`` bytes of JSON (by default
-    ``API_MAX_RESULT_BYTES``) is left out and flagged, so no answer grows without bound."""
+def job_out(
+    job: Job, usage: dict[str, Any] | None = None, *, result_limit: int | None = None
+) -> dict[str, Any]:
+    """A job as the API shows it, with its usage totals (looked up when not given). A result
+    over ``result_limit`` bytes of JSON (by default ``API_MAX_RESULT_BYTES``) is left out and
+    flagged, so no answer grows without bound."""
+    if usage is None:
+        usage = spend.for_job(job.pk)
+        usage.pop("by_model")
     limit = api_conf.max_result_bytes() if result_limit is None else result_limit
     result, truncated = job.result, False
     if result is not None and _json_size(result, limit) > limit:
@@ -70,7 +77,9 @@ def job_out(job: Job, *, result_limit: int | None = None) -> dict[str, Any]:
         "attempts": job.attempts,
         "max_attempts": job.max_attempts,
         "cancel_requested": job.cancel_requested,
-        "usage": job.usage or {},
+        "usage": usage,
+        "cost": usage["cost"],
+        "held_reason": job.held_reason if job.is_held else "",
         "created_at": job.created_at,
         "run_at": job.run_at,
         "started_at": job.started_at,
@@ -146,9 +155,11 @@ def list_jobs(request: HttpRequest, params: Query[JobListParams]) -> Any:
         jobs = selectors.brief_jobs(brief=brief)
     else:
         jobs = jobs.order_by("-created_at", "-id")
+    page = list(selectors.with_brief_id(jobs)[: params.limit])
+    usage = spend.usage_by_job([job.pk for job in page])
     rows = [
-        job_out(job, result_limit=api_conf.LIST_RESULT_BYTES)
-        for job in selectors.with_brief_id(jobs)[: params.limit]
+        job_out(job, usage.get(job.pk, spend.EMPTY), result_limit=api_conf.LIST_RESULT_BYTES)
+        for job in page
     ]
     return {"action": params.action, "count": len(rows), "jobs": rows, "stats": None}
 

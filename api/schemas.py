@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
 from pydantic import AfterValidator
+
+from briefs.schemas import SOPData
 
 #: Ids are 64-bit database keys: anything larger is refused before it reaches the database.
 MAX_ID = 2**63 - 1
@@ -43,7 +46,15 @@ class JobOut(Schema):
     attempts: int
     max_attempts: int
     cancel_requested: bool
-    usage: dict[str, Any] = Field(description="Tokens used by AI calls")
+    usage: dict[str, Any] = Field(
+        description="What the job's AI calls used, summed from its usage rows (GET /api/usage "
+        "has each call): calls, cost, input/cached/output/reasoning tokens, audio seconds…"
+    )
+    cost: Decimal = Field(description="What the job's AI calls cost, in US dollars")
+    held_reason: str = Field(
+        description="Set while a queued job is held (e.g. 'monthly budget of $200.00 reached'): "
+        "it runs when the cap is raised or the period rolls over"
+    )
     created_at: datetime
     run_at: datetime = Field(description="Not started before this (also the next retry time)")
     started_at: datetime | None
@@ -154,7 +165,10 @@ class SOPOut(Schema):
     job_id: int | None
     transcript_id: int | None
     title: str
-    data: dict[str, Any]
+    data: SOPData | dict[str, Any] = Field(
+        description="The SOP, in the model the OpenAI call asked for (SOPData); an SOP written "
+        "by other means (imported, edited by hand) comes as it is stored"
+    )
     model: str
     prompt_version: str
     created_at: datetime
@@ -185,6 +199,12 @@ class BriefOut(Schema):
     updated_at: datetime
     status_url: str
     jobs: list[JobOut] = Field(description="Its jobs that still exist (pruning removes old ones)")
+    cost: Decimal = Field(
+        description="What the brief's AI calls cost, in US dollars (pruned jobs' calls too)"
+    )
+    usage_by_model: list[dict[str, Any]] = Field(
+        description="The brief's usage summed per model: key (the model), calls, cost, tokens…"
+    )
     outputs: list[OutputOut] = Field(description="What its steps made (current outputs)")
     transcript: TranscriptOut | None = Field(description="The newest transcript, if any")
     sop: SOPOut | None = Field(description="The newest SOP, if any")

@@ -201,9 +201,29 @@ class BriefAdmin(admin.ModelAdmin):
     actions = (start_pipeline, start_sop)
     inlines = (JobLinkInline, ArtifactInline)
     raw_id_fields = ("owner",)
-    readonly_fields = ("status_badge", "failure", "outputs", "created_at", "updated_at")
+    readonly_fields = (
+        "status_badge",
+        "failure",
+        "outputs",
+        "ai_cost",
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
-        (None, {"fields": ("title", "owner", "media_type", "status_badge", "failure", "outputs")}),
+        (
+            None,
+            {
+                "fields": (
+                    "title",
+                    "owner",
+                    "media_type",
+                    "status_badge",
+                    "failure",
+                    "outputs",
+                    "ai_cost",
+                )
+            },
+        ),
         ("What was asked", {"fields": ("query", "description", "assets")}),
         ("Dates", {"fields": ("created_at", "updated_at")}),
     )
@@ -234,6 +254,15 @@ class BriefAdmin(admin.ModelAdmin):
     @admin.display(description="status")
     def status_badge(self, brief: Brief) -> str:
         return brief_badge(brief) if brief.pk else "—"
+
+    @admin.display(description="AI usage and cost")
+    def ai_cost(self, brief: Brief) -> str:
+        from briefs.spend.admin import usage_table
+        from briefs.spend.selectors import for_brief
+
+        if not brief.pk:
+            return "—"
+        return usage_table(for_brief(brief.pk) | {"filter": f"brief__id__exact={brief.pk}"})
 
     @admin.display(description="why it failed")
     def failure(self, brief: Brief) -> str:
@@ -455,3 +484,6 @@ def _step_html(step: dict[str, Any]) -> SafeString:
 def _clock(seconds: float) -> str:
     total = int(seconds)
     return f"{total // 60:02d}:{total % 60:02d}"
+
+
+from briefs.spend import admin as spend_admin  # noqa: E402, F401 - registers the spend pages

@@ -3,18 +3,24 @@
 Settings (``briefs/conf.py``): ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``OPENAI_MODEL``,
 ``OPENAI_VISION_MODEL``, ``OPENAI_TRANSCRIBE_MODEL``, ``OPENAI_IMAGE_MODEL``,
 ``OPENAI_TTS_MODEL``, ``OPENAI_TTS_VOICE``, ``OPENAI_VIDEO_MODEL``, ``OPENAI_TIMEOUT``,
-``OPENAI_MAX_RETRIES``.
+``OPENAI_MAX_RETRIES``, ``OPENAI_STORE``, ``OPENAI_REASONING_EFFORT``.
 
 - Provider: ``openai`` when a key is set, otherwise ``offline``: each caller passes an
   ``offline`` function that makes a simple deterministic result, and every result says which
   provider and model made it. The offline provider is never used when a key is set.
+- Structured answers: one Pydantic model per answer (``briefs/schemas.py``) makes the request's
+  ``text.format`` (strict) and checks the answer; offline results are checked by it too.
+- Spend: before every paid call the budget caps are checked (``briefs/spend/budgets.py``: a
+  reached cap raises :class:`~jobs.exceptions.JobHeld`, the job waits); after it, one usage
+  row is written with its cost (``briefs/spend/usage.py``). Offline calls are recorded too, at
+  no cost, with provider ``offline``.
+- Privacy: requests to the Responses API carry ``store=False`` unless ``OPENAI_STORE`` is on.
 - Retries: the SDK retries 408/409/429/5xx and connection errors up to ``OPENAI_MAX_RETRIES``
   times with exponential backoff, honouring ``Retry-After``/``retry-after-ms``. When it gives up
   we raise :class:`AIUnavailable` (the job is retried later by the queue).
 - Errors retrying cannot fix (bad request, auth, content filter, a refusal, an answer that does
   not fit the schema) raise :class:`~jobs.exceptions.PermanentError` with a readable reason:
   the job fails at once.
-- Token usage of every call is added to the job (``ctx.add_usage``).
 """
 
 from __future__ import annotations
@@ -23,18 +29,24 @@ import base64
 import json
 import logging
 import re
+import time
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import openai
+from pydantic import BaseModel
 
 from briefs import conf
 from briefs.prompts import Prompt
-from briefs.schemas import SchemaMismatch, storable, validate
+from briefs.schemas import SchemaMismatch, openai_format, parse, storable
+from briefs.spend import budgets
+from briefs.spend.models import Kind
+from briefs.spend.usage import Usage, record
 from jobs.exceptions import PermanentError
 
 if TYPE_CHECKING:
@@ -55,7 +67,8 @@ class AIResult:
     data: Any
     model: str
     provider: str
-    usage: dict[str, int] = field(default_factory=dict)
+    usage: dict[str, Any] = field(default_factory=dict)
+    cost: Decimal = Decimal(0)
 
     @property
     def label(self) -> dict[str, str]:
@@ -88,52 +101,48 @@ def structured(
     ctx: JobContext | None,
     prompt: Prompt,
     content: str | list[dict[str, Any]],
-    schema: dict[str, Any],
+    schema: type[BaseModel],
     schema_name: str,
     offline: Callable[[], Any],
     model: str | None = None,
 ) -> AIResult:
-    """Ask the Responses API for JSON that fits ``schema`` (strict structured output).
+    """Ask the Responses API for JSON that fits ``schema`` (a Pydantic model; strict
+    structured output), and check the answer with the same model.
 
     ``content`` is the user's input: text, or a list of Responses input parts (text and
-    images). The answer is checked against ``schema`` here too.
+    images). The reasoning effort is ``OPENAI_REASONING_EFFORT[schema_name]``.
     """
-    if provider() == OFFLINE:
-        data = validate(offline(), schema, name=schema_name)
-        return AIResult(data=data, model=OFFLINE, provider=OFFLINE)
-    model = model or conf.text_model()
     parts = [{"type": "input_text", "text": content}] if isinstance(content, str) else content
-    _check(ctx)
-    with _errors(f"{schema_name} ({model})"):
-        response = client().responses.create(  # type: ignore[call-overload]
+    kind = Kind.VISION if any(p.get("type") == "input_image" for p in parts) else Kind.TEXT
+    if provider() == OFFLINE:
+        try:
+            data = parse(offline(), schema, name=schema_name)
+        except SchemaMismatch as exc:
+            raise PermanentError(f"The offline provider's answer is wrong: {exc}") from None
+        return _offline(ctx, kind, data)
+    model = model or conf.text_model()
+    options: dict[str, Any] = {"store": conf.store()}
+    effort = conf.reasoning_effort(schema_name, model)
+    if effort:
+        options["reasoning"] = {"effort": effort}
+    call = _Call(ctx, f"{schema_name} ({model})")
+    with call:
+        raw = client().responses.with_raw_response.create(  # type: ignore[call-overload]
             model=model,
             instructions=prompt.text,
             input=[{"role": "user", "content": parts}],
-            text={
-                "format": {
-                    "type": "json_schema",
-                    "name": schema_name,
-                    "schema": schema,
-                    "strict": True,
-                }
-            },
+            text={"format": openai_format(schema, name=schema_name)},
+            **options,
         )
-    usage = _usage(getattr(response, "usage", None))
-    _record(ctx, usage)
+        response = raw.parse()
+    cost = call.record(raw, model=response.model or model, kind=kind, usage=response.usage)
     _refuse_unfinished(response, schema_name)
-    text = response.output_text
     try:
-        data = json.loads(text)
-    except (TypeError, ValueError):
-        raise PermanentError(
-            f"The model's answer for {schema_name} is not JSON: {str(text)[:200]!r}"
-        ) from None
-    try:
-        validate(data, schema, name=schema_name)
+        data = parse(response.output_text, schema, name=schema_name)
     except SchemaMismatch as exc:
         raise PermanentError(str(exc)) from None
     return AIResult(
-        data=storable(data), model=response.model or model, provider=OPENAI, usage=usage
+        data=data, model=response.model or model, provider=OPENAI, usage=call.usage, cost=cost
     )
 
 
@@ -153,31 +162,33 @@ def transcribe_audio(
 ) -> AIResult:
     """Speech-to-text with segment timestamps: ``{"language", "segments": [{start,end,text}]}``.
 
-    ``whisper-1`` gives segments; models that only give text (``gpt-4o-transcribe``) give one
-    segment spanning the audio.
+    Models that give segments (``verbose_json``: ``gpt-transcribe``, ``whisper-1``) give them;
+    models that only give text (``gpt-4o-*transcribe``) give one segment spanning the audio.
+    Priced by the minute of audio sent.
     """
     if provider() == OFFLINE:
-        return AIResult(data=offline(), model=OFFLINE, provider=OFFLINE)
+        usage = Usage(audio_seconds=Decimal(str(round(duration, 3))))
+        return _offline(ctx, Kind.SPEECH_TO_TEXT, offline(), usage)
     model = conf.transcribe_model()
     verbose = not model.startswith("gpt-4o")  # gpt-4o-*transcribe answer plain JSON only
-    _check(ctx)
-    with _errors(f"transcription ({model})"), path.open("rb") as audio:
-        response: Any
+    call = _Call(ctx, f"transcription ({model})")
+    raw: Any
+    with call, path.open("rb") as audio:
         if verbose:
-            response = client().audio.transcriptions.create(
+            raw = client().audio.transcriptions.with_raw_response.create(
                 model=model,
                 file=audio,
                 response_format="verbose_json",
                 timestamp_granularities=["segment"],
             )
         else:
-            response = client().audio.transcriptions.create(
+            raw = client().audio.transcriptions.with_raw_response.create(
                 model=model, file=audio, response_format="json"
             )
-    usage = _usage(getattr(response, "usage", None))
-    if not usage:
-        usage = {"audio_seconds": round(duration)}
-    _record(ctx, usage)
+        response = raw.parse()
+    usage = Usage.from_api(getattr(response, "usage", None))
+    usage.audio_seconds = usage.audio_seconds or Decimal(str(round(duration, 3)))
+    cost = call.record(raw, model=model, kind=Kind.SPEECH_TO_TEXT, usage=usage)
     segments = []
     for segment in getattr(response, "segments", None) or []:
         get = segment.get if isinstance(segment, dict) else lambda k, s=segment: getattr(s, k)
@@ -193,7 +204,8 @@ def transcribe_audio(
         data=storable({"language": language, "segments": segments}),
         model=model,
         provider=OPENAI,
-        usage=usage,
+        usage=call.usage,
+        cost=cost,
     )
 
 
@@ -202,13 +214,20 @@ def generate_image(
 ) -> AIResult:
     """An image from a prompt; ``data`` is the PNG bytes."""
     if provider() == OFFLINE:
-        return AIResult(data=offline(), model=OFFLINE, provider=OFFLINE)
+        return _offline(ctx, Kind.IMAGE, offline(), Usage(images=1))
     model = conf.image_model()
-    _check(ctx)
-    with _errors(f"image generation ({model})"):
-        response = client().images.generate(model=model, prompt=prompt, size=size, n=1)  # type: ignore[arg-type]
-    usage = _usage(getattr(response, "usage", None)) | {"images": 1}
-    _record(ctx, usage)
+    call = _Call(ctx, f"image generation ({model})")
+    with call:
+        raw = client().images.with_raw_response.generate(
+            model=model,
+            prompt=prompt,
+            size=size,  # type: ignore[arg-type]
+            n=1,
+        )
+        response = raw.parse()
+    usage = Usage.from_api(getattr(response, "usage", None))
+    usage.images = 1
+    cost = call.record(raw, model=model, kind=Kind.IMAGE, usage=usage)
     items = response.data or []
     if not items or not items[0].b64_json:
         raise PermanentError(f"The image model {model} returned no image data.")
@@ -216,30 +235,31 @@ def generate_image(
         image = base64.b64decode(items[0].b64_json, validate=True)
     except ValueError:
         raise PermanentError(f"The image model {model} returned data that is not base64.") from None
-    return AIResult(data=image, model=model, provider=OPENAI, usage=usage)
+    return AIResult(data=image, model=model, provider=OPENAI, usage=call.usage, cost=cost)
 
 
 def speak(*, ctx: JobContext | None, text: str, offline: Callable[[], bytes | None]) -> AIResult:
-    """Narration: text-to-speech as MP3 bytes (``data`` is None when narration is off)."""
+    """Narration: text-to-speech as MP3 bytes (``data`` is None when narration is off).
+    The speech API reports no usage: the call is priced by the characters sent."""
     model = conf.tts_model()
     if provider() == OFFLINE:
-        return AIResult(data=offline(), model=OFFLINE, provider=OFFLINE)
+        return _offline(ctx, Kind.SPEECH, offline(), Usage(characters=len(text[:4000])))
     if not model:
         return AIResult(data=None, model="", provider=OPENAI)
-    _check(ctx)
-    with _errors(f"narration ({model})"):
-        response = client().audio.speech.create(
+    call = _Call(ctx, f"narration ({model})")
+    with call:
+        raw = client().audio.speech.with_raw_response.create(
             model=model,
             voice=conf.tts_voice(),  # type: ignore[arg-type]
             input=text[:4000],
             response_format="mp3",
         )
-        audio = response.read()
-    usage = {"tts_characters": len(text[:4000])}
-    _record(ctx, usage)
+        audio = raw.parse().read()
+    usage = Usage(characters=len(text[:4000]))
+    cost = call.record(raw, model=model, kind=Kind.SPEECH, usage=usage)
     if not audio:
         raise PermanentError(f"The speech model {model} returned no audio.")
-    return AIResult(data=audio, model=model, provider=OPENAI, usage=usage)
+    return AIResult(data=audio, model=model, provider=OPENAI, usage=call.usage, cost=cost)
 
 
 def generate_video(
@@ -253,15 +273,21 @@ def generate_video(
 ) -> AIResult:
     """A video from a prompt through the videos API (create, poll, download); ``data`` is MP4."""
     if provider() == OFFLINE:
-        return AIResult(data=offline(), model=OFFLINE, provider=OFFLINE)
+        return _offline(ctx, Kind.VIDEO, offline(), Usage(video_seconds=Decimal(int(seconds))))
     model = conf.video_model()
-    _check(ctx)
     api = client().videos
+    call = _Call(ctx, f"video generation ({model})")
     # The SDK marks the videos API deprecated (Sora's shutdown); it stays for servers that
     # still offer it. The default path makes videos from keyframes (briefs/steps/pipeline.py).
-    with warnings.catch_warnings(), _errors(f"video generation ({model})"):
+    with warnings.catch_warnings(), call:
         warnings.simplefilter("ignore", DeprecationWarning)
-        video = api.create(model=model, prompt=prompt, seconds=str(seconds), size=size)  # type: ignore[arg-type]
+        raw = api.with_raw_response.create(
+            model=model,
+            prompt=prompt,
+            seconds=str(seconds),  # type: ignore[arg-type]
+            size=size,  # type: ignore[arg-type]
+        )
+        video = raw.parse()
         while video.status in ("queued", "in_progress"):
             if on_progress:
                 on_progress(int(video.progress or 0))
@@ -274,11 +300,59 @@ def generate_video(
                 f"The video model {model} could not make the video: {reason or video.status}"
             )
         content = api.download_content(video.id).read()
-    usage = {"video_seconds": int(seconds)}
-    _record(ctx, usage)
+    usage = Usage(video_seconds=Decimal(int(seconds)))
+    cost = call.record(raw, model=model, kind=Kind.VIDEO, usage=usage)
     if not content:
         raise PermanentError(f"The video model {model} returned an empty file.")
-    return AIResult(data=content, model=model, provider=OPENAI, usage=usage)
+    return AIResult(data=content, model=model, provider=OPENAI, usage=call.usage, cost=cost)
+
+
+def _offline(ctx: JobContext | None, kind: Kind, data: Any, usage: Usage | None = None) -> AIResult:
+    """An offline result, recorded as a usage row of provider ``offline`` that costs $0."""
+    usage = usage or Usage()
+    record(ctx=ctx, provider=OFFLINE, model=OFFLINE, kind=kind, usage=usage)
+    return AIResult(data=data, model=OFFLINE, provider=OFFLINE, usage=usage.as_dict())
+
+
+class _Call:
+    """One paid call: checks the budget and the job's stop before it, turns SDK errors into
+    what the queue understands, and times it for its usage row."""
+
+    def __init__(self, ctx: JobContext | None, what: str) -> None:
+        self.ctx = ctx
+        self.what = what
+        self.started = 0.0
+        self.duration_ms = 0
+        self.usage: dict[str, Any] = {}
+
+    def __enter__(self) -> _Call:
+        budgets.check(self.ctx)
+        if self.ctx is not None:
+            self.ctx.check()
+        self.started = time.monotonic()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        self.duration_ms = int((time.monotonic() - self.started) * 1000)
+        _errors(self.what).__exit__(kind, exc, tb)
+
+    def record(self, raw: Any, *, model: str, kind: Kind, usage: Any) -> Decimal:
+        """Write the call's usage row; returns its cost."""
+        found = usage if isinstance(usage, Usage) else Usage.from_api(usage)
+        row = record(
+            ctx=self.ctx,
+            provider=OPENAI,
+            model=model,
+            kind=kind,
+            usage=found,
+            request_id=str(getattr(raw, "request_id", "") or ""),
+            duration_ms=self.duration_ms,
+            retried=bool(getattr(raw, "retries_taken", 0)),
+        )
+        self.usage = found.as_dict()
+        return row.cost
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -377,35 +451,6 @@ def _refuse_unfinished(response: Any, what: str) -> None:
                 raise PermanentError(
                     f"The model refused {what}: {getattr(part, 'refusal', '')[:300]}"
                 )
-
-
-def _usage(usage: Any) -> dict[str, int]:
-    if usage is None:
-        return {}
-    if hasattr(usage, "model_dump"):
-        usage = usage.model_dump()
-    if not isinstance(usage, dict):
-        return {}
-    out: dict[str, int] = {}
-    for key in ("input_tokens", "output_tokens", "total_tokens", "prompt_tokens"):
-        value = usage.get(key)
-        if isinstance(value, int):
-            out["input_tokens" if key == "prompt_tokens" else key] = value
-    if isinstance(usage.get("completion_tokens"), int):
-        out["output_tokens"] = usage["completion_tokens"]
-    if usage.get("type") == "duration" and isinstance(usage.get("seconds"), int | float):
-        out["audio_seconds"] = round(usage["seconds"])
-    return out
-
-
-def _record(ctx: JobContext | None, usage: dict[str, int]) -> None:
-    if ctx is not None and usage:
-        ctx.add_usage(usage)
-
-
-def _check(ctx: JobContext | None) -> None:
-    if ctx is not None:
-        ctx.check()
 
 
 def chunks[T](items: list[T], size: int) -> Iterable[list[T]]:

@@ -9,8 +9,11 @@ class BriefsConfig(AppConfig):
 
     def ready(self) -> None:
         from briefs import checks, links, receivers, steps  # noqa: F401 - job types, checks
-        from jobs import display
+        from briefs.spend import receivers as spend_receivers
+        from jobs import display, panels
 
         receivers.connect()
+        spend_receivers.connect()
+        panels.register("briefs:spend_panel")
         display.register_link_provider(links.job_links)
         display.register_search_provider(links.search_jobs)

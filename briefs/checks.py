@@ -34,6 +34,17 @@ def check_ai_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Wa
         messages.append(Error("OPENAI_TIMEOUT must be more than 0 seconds.", id="briefs.E002"))
     if conf.max_retries() < 0:
         messages.append(Error("OPENAI_MAX_RETRIES cannot be negative.", id="briefs.E003"))
+    for step in (*conf.REASONING_EFFORT_DEFAULTS, "any"):
+        effort = conf.reasoning_effort(step, "gpt-5")
+        if effort and effort not in conf.REASONING_EFFORTS:
+            messages.append(
+                Error(
+                    f"OPENAI_REASONING_EFFORT: {effort!r} is not an effort.",
+                    hint=f"Use one of {', '.join(conf.REASONING_EFFORTS)}, or off.",
+                    id="briefs.E005",
+                )
+            )
+            break
     for name, binary in (("FFMPEG_BINARY", conf.ffmpeg()), ("FFPROBE_BINARY", conf.ffprobe())):
         if shutil.which(binary) is None:
             messages.append(

@@ -7,6 +7,7 @@ model name or a number counts as unset (the default applies).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ DEFAULTS: dict[str, Any] = {
     "OPENAI_MODEL": "gpt-5.4-mini",
     "OPENAI_VISION_MODEL": "gpt-5.4-mini",
     "OPENAI_IMAGE_DETAIL": "auto",
-    "OPENAI_TRANSCRIBE_MODEL": "whisper-1",
+    "OPENAI_TRANSCRIBE_MODEL": "gpt-transcribe",
+    "OPENAI_STORE": False,
+    "OPENAI_REASONING_EFFORT": "",
     "OPENAI_IMAGE_MODEL": "gpt-image-2",
     "OPENAI_TTS_MODEL": "gpt-4o-mini-tts",
     "OPENAI_TTS_VOICE": "alloy",
@@ -77,7 +80,51 @@ def image_detail() -> str:
 
 
 def transcribe_model() -> str:
+    """gpt-transcribe: whisper-1 and the gpt-4o-*transcribe models shut down on 2027-02-26."""
     return str(_get("OPENAI_TRANSCRIBE_MODEL"))
+
+
+def store() -> bool:
+    """Let OpenAI keep Responses requests and answers (30 days) for its dashboard and for
+    follow-up calls. Off by default: users' transcripts and briefs are not kept there."""
+    return bool(setting("OPENAI_STORE"))
+
+
+#: Reasoning effort per structured step (its schema name): extraction and classification need
+#: little thought; planning and writing a bit more.
+REASONING_EFFORT_DEFAULTS: dict[str, str] = {
+    "screen_events": "low",
+    "sop": "low",
+    "brief_analysis": "low",
+    "text_analysis": "low",
+    "asset_review": "low",
+    "sentiment": "low",
+    "review_reply": "low",
+    "storyboard": "medium",
+    "render": "medium",
+    "prompt_analysis": "medium",
+}
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
+
+
+def reasoning_effort(step: str, model: str) -> str:
+    """The reasoning effort to ask for on ``step`` ("" sends none).
+
+    ``OPENAI_REASONING_EFFORT``: empty for the defaults above; one effort for every step
+    (``low``); ``off`` to send none; or per step, ``sop=low,render=high`` (a dict in settings),
+    over the defaults. Sent only to reasoning models (gpt-5*, o-series): others refuse it."""
+    if not re.match(r"^(gpt-5|o\d)", model):
+        return ""
+    efforts = dict(REASONING_EFFORT_DEFAULTS)
+    chosen = setting("OPENAI_REASONING_EFFORT") or ""
+    if isinstance(chosen, str) and "=" in chosen:
+        chosen = dict(part.split("=", 1) for part in chosen.split(",") if "=" in part)
+    if isinstance(chosen, dict):
+        efforts |= {str(k).strip(): str(v).strip() for k, v in chosen.items()}
+    elif chosen:
+        return "" if chosen == "off" else str(chosen)
+    effort = efforts.get(step) or ""
+    return "" if effort == "off" else effort
 
 
 def image_model() -> str:

@@ -299,3 +299,7 @@ class Upload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.kind}, {self.size:,} bytes)"
+
+
+# The spend tables (usage rows, prices, budget caps) live in their own module of this app.
+from briefs.spend.models import AICall, BudgetCap, Price  # noqa: E402, F401

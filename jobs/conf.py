@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "JOBS_MAX_PAYLOAD_BYTES": 1_000_000,
     "JOBS_DASHBOARD_TOTALS_TTL": 10.0,
     "JOB_RETENTION_DAYS": 7,
+    "JOBS_HELD_RECHECK_SECONDS": 300.0,
 }
 
 
@@ -73,6 +74,12 @@ def grace_period() -> float:
 def handler_modules() -> list[str]:
     """Extra modules to import at start-up so that their handlers register."""
     return list(setting("JOBS_HANDLER_MODULES"))
+
+
+def held_recheck_seconds() -> float:
+    """A held job with no known time to resume (``JobHeld(until=None)``) is looked at again
+    after this many seconds."""
+    return float(setting("JOBS_HELD_RECHECK_SECONDS"))
 
 
 def retention_days() -> int:

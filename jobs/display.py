@@ -24,6 +24,7 @@ BADGE_KINDS = {
     "failed": "bad",
     "cancelled": "muted",
     "stuck": "warn",
+    "held": "warn",
     "lost": "warn",
     "released": "muted",
     "alive": "ok",
@@ -43,13 +44,15 @@ def status_badge(state: str, label: str | None = None) -> SafeString:
 
 
 def job_badge(job: Any, *, now: datetime | None = None) -> SafeString:
-    """A job's status as staff think of it: stuck, cancelling and scheduled stand out."""
+    """A job's status as staff think of it: stuck, cancelling, held and scheduled stand out."""
     now = now or timezone.now()
     if job.status == "running":
         if job.lease_expires_at and job.lease_expires_at < now:
             return status_badge("stuck", "Stuck")
         if job.cancel_requested:
             return status_badge("stuck", "Cancelling")
+    if job.status == "queued" and getattr(job, "held_reason", ""):
+        return status_badge("held", f"held: {job.held_reason}")
     if job.status == "queued" and job.run_at > now:
         return status_badge("scheduled", "Scheduled")
     return status_badge(job.status, job.get_status_display())

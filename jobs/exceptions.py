@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class JobError(Exception):
     """Base class of the queue's own errors."""
@@ -32,6 +34,18 @@ class JobTimedOut(JobError):
 
 class JobLost(JobError):
     """Raised inside a handler whose job was taken back by another worker (lease expired)."""
+
+
+class JobHeld(JobError):
+    """Raised by a handler (or what it calls) when the job must wait for something outside
+    it, for example a spending cap: the attempt is given back without counting, the job returns
+    to the queue with ``held_reason`` set, and runs again at ``until`` (or after
+    ``JOBS_HELD_RECHECK_SECONDS``), or sooner when :meth:`JobQuerySet.resume_held` wakes it."""
+
+    def __init__(self, reason: str, *, until: datetime | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.until = until
 
 
 class EnqueueRefused(JobError):

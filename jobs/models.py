@@ -197,6 +197,22 @@ class JobQuerySet(models.QuerySet["Job"]):
                 recovered.append(job)
         return recovered
 
+    def held(self):
+        return self.filter(status=Job.Status.QUEUED).exclude(held_reason="")
+
+    def resume_held(self) -> int:
+        """Held jobs among these run as soon as a worker is free (the thing they waited for,
+        e.g. a budget, changed). Wakes idle workers. Returns how many were resumed."""
+        from jobs.services import notify_queued
+
+        with transaction.atomic():
+            held = self.held()
+            queues = set(held.values_list("queue", flat=True).distinct())
+            count = held.update(run_at=timezone.now(), held_reason="")
+            if count:
+                notify_queued(queues)
+        return count
+
 
 class Job(models.Model):
     class Status(models.TextChoices):
@@ -230,6 +246,11 @@ class Job(models.Model):
     cancel_requested = models.BooleanField(default=False)
     progress = models.PositiveSmallIntegerField(default=0)
     current_step = models.CharField(max_length=200, blank=True)
+    held_reason = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Why a queued job is held (waiting for something outside it, e.g. a budget).",
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -306,6 +327,11 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED_STATUSES
+
+    @property
+    def is_held(self) -> bool:
+        """Queued, but waiting for something outside the job (``held_reason`` says what)."""
+        return self.status == Job.Status.QUEUED and bool(self.held_reason)
 
     @property
     def duration(self) -> timedelta | None:
@@ -401,6 +427,7 @@ class Job(models.Model):
             "worker_id": "",
             "lease_expires_at": None,
             "started_at": None,
+            "held_reason": "",
         }
         if to_the_back:
             fields["run_at"] = now
@@ -413,6 +440,38 @@ class Job(models.Model):
             self.status, self.attempts, self.worker_id = Job.Status.QUEUED, self.attempts - 1, ""
             if to_the_back:
                 self.run_at = now
+        return True
+
+    def hold(self, reason: str, *, until: datetime | None = None) -> bool:
+        """Give a running job back to the queue, held: the attempt does not count, and the job
+        runs again at ``until`` (default: in ``JOBS_HELD_RECHECK_SECONDS``) or when
+        :meth:`JobQuerySet.resume_held` wakes it. A job staff asked to cancel is cancelled."""
+        now = timezone.now()
+        run_at = until or now + timedelta(seconds=conf.held_recheck_seconds())
+        reason = storable_text(reason)[:300]
+        with transaction.atomic():
+            held = (
+                self._held()
+                .filter(cancel_requested=False)
+                .update(
+                    status=Job.Status.QUEUED,
+                    attempts=F("attempts") - 1,
+                    worker_id="",
+                    lease_expires_at=None,
+                    started_at=None,
+                    held_reason=reason,
+                    run_at=run_at,
+                    progress=0,
+                    current_step="",
+                )
+            )
+            if not held:
+                if self._held().exists():
+                    self.mark_cancelled(f"Cancelled while held: {reason}")
+                return False
+            self._end_attempt(outcome=JobAttempt.Outcome.HELD, error=reason)
+            self.status, self.attempts, self.worker_id = Job.Status.QUEUED, self.attempts - 1, ""
+            self.held_reason, self.run_at = reason, run_at
         return True
 
     def set_progress(self, percent: int, step: str = "") -> bool:
@@ -443,6 +502,7 @@ class Job(models.Model):
             "traceback": traceback,
             "worker_id": "",
             "lease_expires_at": None,
+            "held_reason": "",
         }
         if self.cancel_requested:
             fields |= {
@@ -517,6 +577,7 @@ class Job(models.Model):
                 cancel_requested=False,
                 progress=0,
                 current_step="",
+                held_reason="",
             ):
                 return False
             self.refresh_from_db()
@@ -552,6 +613,7 @@ class JobAttempt(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         LOST = "lost", "Lost (lease expired)"
         RELEASED = "released", "Released at shutdown"
+        HELD = "held", "Held (not counted)"
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attempt_history")
     number = models.PositiveIntegerField()

@@ -25,7 +25,7 @@ from django_htmx.http import (
 )
 from django_htmx.middleware import HtmxDetails
 
-from jobs import selectors
+from jobs import panels, selectors
 from jobs.charts import throughput_chart
 from jobs.exceptions import EnqueueRefused, JobError
 from jobs.forms import EnqueueForm, parse_id
@@ -106,8 +106,17 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         "failures": selectors.recent_failures(),
         "form": EnqueueForm(),
         "job": job,
+        "panels": _panels(),
     }
     return render(request, "jobs/dashboard.html", context)
+
+
+def _panels() -> list[dict[str, str]]:
+    """The extra panels apps registered (``jobs/panels.py``), as ids and URLs to load."""
+    return [
+        {"id": name.rsplit(":", 1)[-1].replace("_panel", ""), "url": reverse(name)}
+        for name in panels.url_names()
+    ]
 
 
 @require_GET

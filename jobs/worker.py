@@ -10,6 +10,7 @@ of workers that died. The transaction is held only around the claim; handlers ru
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import os
@@ -38,6 +39,7 @@ from jobs.context import JobContext
 from jobs.exceptions import (
     InvalidPayload,
     JobCancelled,
+    JobHeld,
     JobLost,
     JobTimedOut,
     PermanentError,
@@ -338,6 +340,10 @@ class WorkerProcess:
             )
         except JobCancelled:
             outcome = self._record(job, "cancelled", job.mark_cancelled)
+        except JobHeld as held:
+            error = held.reason
+            hold = functools.partial(job.hold, held.reason, until=held.until)
+            outcome = self._record(job, "held", hold)
         except JobLost:
             outcome = "discarded"
         except Exception as exc:

@@ -23,6 +23,24 @@ def fast_retries(settings):
     settings.JOBS_RETRY_BACKOFF_MAX = 0.05
 
 
+@pytest.fixture(autouse=True)
+def default_prices(request):
+    """The price table as the data migration leaves it. A transactional test empties every
+    table when it ends (the migration's rows too), so each test that uses the database gets
+    the default prices back before it starts."""
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in request.fixturenames or (marker and marker.kwargs.get("transaction")):
+        request.getfixturevalue("transactional_db")
+    elif marker is not None or "db" in request.fixturenames:
+        request.getfixturevalue("db")
+    else:
+        return
+    from briefs.spend.defaults import install
+    from briefs.spend.models import Price
+
+    install(Price)
+
+
 @pytest.fixture
 def postgres_only():
     from django.db import connection

@@ -55,3 +55,15 @@ def steps(payload: dict[str, Any], ctx: JobContext) -> dict[str, int]:
         ctx.progress(step * 100 // count, f"Step {step + 1} of {count}")
         ctx.sleep(float(payload.get("seconds", 0.5)))
     return {"steps": count}
+
+
+@register("test_held")
+def held(payload: dict[str, Any], ctx: JobContext) -> dict[str, int]:
+    """Held (``JobHeld``) while the file ``payload["gate"]`` does not exist; then succeeds."""
+    from pathlib import Path
+
+    from jobs.exceptions import JobHeld
+
+    if not Path(payload["gate"]).exists():
+        raise JobHeld("waiting for the gate", until=None)
+    return {"attempt": ctx.attempt}

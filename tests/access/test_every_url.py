@@ -27,7 +27,7 @@ from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from api.models import ApiToken
-from briefs.models import SOP, Artifact, Brief, Transcript
+from briefs.models import SOP, AICall, Artifact, Brief, BudgetCap, Price, Transcript
 from credits.models import CreditAccount
 from jobs.models import Job
 from jobs.models import Worker as WorkerRow
@@ -143,6 +143,11 @@ RULES: dict[str, Rule] = {
     "api:upload": Rule("POST", "/api/uploads", api(422)),
     "api:get_transcript": Rule("GET", "/api/transcripts/{transcript}", api(200, 404)),
     "api:get_sop": Rule("GET", "/api/sops/{sop}", api(200, 404)),
+    # Usage: a user's own; the CSV export is for staff.
+    "api:usage": Rule("GET", "/api/usage", api(200)),
+    "api:usage_export": Rule("GET", "/api/usage/export.csv", api(403, 403, 200)),
+    # The spend panel of the dashboard: staff (others go to the admin login).
+    "briefs:spend_panel": Rule("GET", "/spend/panel/", staff_page()),
     "api:download_output": Rule("GET", "/api/outputs/{artifact}/download", api(200, 404)),
     # Only the webhook secret opens the cron endpoint; no token or session does.
     "api:process_jobs": Rule("POST", "/api/cron/process-jobs", same(401), body={}),
@@ -152,7 +157,20 @@ RULES: dict[str, Rule] = {
 
 #: One object of each model registered in the admin (owned by the "user" role where it has an
 #: owner), made by ``objects`` below. A model added to the admin needs one here.
-OBJECTS = ("group", "user", "job", "worker", "credit", "brief", "transcript", "sop", "token")
+OBJECTS = (
+    "group",
+    "user",
+    "job",
+    "worker",
+    "credit",
+    "brief",
+    "transcript",
+    "sop",
+    "token",
+    "aicall",
+    "price",
+    "budgetcap",
+)
 MODEL_OBJECTS = {
     "auth.group": "group",
     "auth.user": "user",
@@ -163,6 +181,9 @@ MODEL_OBJECTS = {
     "briefs.transcript": "transcript",
     "briefs.sop": "sop",
     "api.apitoken": "token",
+    "briefs.aicall": "aicall",
+    "briefs.price": "price",
+    "briefs.budgetcap": "budgetcap",
 }
 
 
@@ -180,11 +201,14 @@ def admin_rules() -> dict[str, Rule]:
         name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
         obj = "{" + MODEL_OBJECTS.get(label, label) + "}"
         can_add = model_admin.has_add_permission(SUPERUSER_REQUEST)
+        can_delete = model_admin.has_delete_permission(SUPERUSER_REQUEST)
         rules |= {
             f"{name}_changelist": Rule("GET", base, staff_page()),
             f"{name}_add": Rule("GET", base + "add/", staff_page(200 if can_add else 403)),
             f"{name}_history": Rule("GET", f"{base}{obj}/history/", staff_page()),
-            f"{name}_delete": Rule("GET", f"{base}{obj}/delete/", staff_page()),
+            f"{name}_delete": Rule(
+                "GET", f"{base}{obj}/delete/", staff_page(200 if can_delete else 403)
+            ),
             f"{name}_change": Rule("GET", f"{base}{obj}/change/", staff_page()),
             f"{base}<path:object_id>/": Rule("GET", f"{base}{obj}/", staff_page(302)),
         }
@@ -274,6 +298,11 @@ def world(django_user_model, settings, tmp_path) -> dict[str, Any]:
         "artifact": artifact.pk,
         "token": ApiToken.objects.filter(user=alice).get().pk,
         "job_content_type": ContentType.objects.get_for_model(Job).pk,
+        "aicall": AICall.objects.create(
+            user=alice, provider="openai", model="gpt-5.4-mini", kind="text", cost="0.01"
+        ).pk,
+        "price": Price.objects.earliest("id").pk,
+        "budgetcap": BudgetCap.objects.create(user=alice, period="day", amount=5).pk,
     }
     return {"clients": clients, "values": values}
 

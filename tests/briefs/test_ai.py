@@ -8,9 +8,12 @@ import pytest
 from django.core.management import call_command
 
 from briefs import ai, prompts, schemas
+from briefs.models import AICall
 from jobs.exceptions import PermanentError
 from jobs.models import Job
 from jobs.services import enqueue
+
+pytestmark = pytest.mark.django_db  # every call writes a usage row
 
 REVIEW = {"review_text": "The food was great but the service was slow.", "tone": "warm"}
 
@@ -44,10 +47,37 @@ def test_structured_answer_is_checked_and_labelled(fake_openai):
     request = fake_openai.requests[-1]
     assert request.path == "/v1/responses"
     assert request.headers["authorization"] == f"Bearer {fake_openai.env()['OPENAI_API_KEY']}"
-    assert request.json["text"]["format"]["schema"] == schemas.SENTIMENT_SCHEMA
-    assert (
-        result.usage["total_tokens"] == result.usage["input_tokens"] + result.usage["output_tokens"]
-    )
+    assert request.json["text"]["format"] == {
+        "type": "json_schema",
+        "name": "sentiment",
+        "schema": schemas.json_schema(schemas.Sentiment),
+        "strict": True,
+    }
+    # Users' texts are not kept by OpenAI; sentiment is a classification: low effort.
+    assert request.json["store"] is False
+    assert request.json["reasoning"] == {"effort": "low"}
+    assert result.usage["input_tokens"] > 0
+    assert result.usage["reasoning_tokens"] == 64 and result.usage["output_tokens"] > 64
+    row = AICall.objects.get()
+    assert (row.model, row.kind, row.provider) == ("gpt-5.4-mini", "text", "openai")
+    assert row.request_id.startswith("req_fake_") and not row.retried
+    assert row.cost == result.cost > 0
+
+
+def test_store_and_reasoning_effort_follow_the_settings(fake_openai, settings):
+    settings.OPENAI_STORE = True
+    settings.OPENAI_REASONING_EFFORT = "sentiment=high"
+    sentiment()
+    assert fake_openai.requests[-1].json["store"] is True
+    assert fake_openai.requests[-1].json["reasoning"] == {"effort": "high"}
+    settings.OPENAI_REASONING_EFFORT = "off"
+    sentiment()
+    assert "reasoning" not in fake_openai.requests[-1].json
+    # Models that do not reason are never sent the parameter.
+    settings.OPENAI_REASONING_EFFORT = "medium"
+    settings.OPENAI_MODEL = "gpt-4.1"
+    sentiment()
+    assert "reasoning" not in fake_openai.requests[-1].json
 
 
 def test_rate_limit_is_retried_after_retry_after(fake_openai):
@@ -59,6 +89,8 @@ def test_rate_limit_is_retried_after_retry_after(fake_openai):
     # The SDK waited at least the Retry-After second before each retry (a lower bound only).
     assert calls[1].time - calls[0].time >= 0.9
     assert calls[2].time - calls[1].time >= 0.9
+    # One usage row for the call, marked retried.
+    assert AICall.objects.get().retried is True
 
 
 def test_server_errors_are_retried(fake_openai):
@@ -134,7 +166,8 @@ def test_job_retries_after_persistent_server_errors_then_succeeds(fake_openai, s
     assert job.attempts == 2
     assert list(job.attempt_history.values_list("outcome", flat=True)) == ["failed", "succeeded"]
     assert job.result["reply"] and job.result["provider"] == "openai"
-    assert job.usage["calls"] == 1
+    # Only the call that answered is a usage row (the 500 was not billed).
+    assert AICall.objects.filter(job=job).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -164,7 +197,8 @@ def test_review_steps_through_the_api(fake_openai, user, job_type, payload, keys
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert keys <= job.result.keys()
     assert job.result["prompt_version"].endswith("_v1")
-    assert job.usage["total_tokens"] > 0
+    call = AICall.objects.get(job=job)
+    assert call.user == user and call.job_type == job_type and call.output_tokens > 0
     assert job.progress == 100
     sent = fake_openai.requests[-1].json
     assert payload.get("review_text", payload.get("text", payload.get("prompt"))) in str(sent)

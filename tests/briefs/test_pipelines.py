@@ -12,6 +12,7 @@ from django.core.management import call_command
 
 from briefs.models import Brief
 from briefs.services import asset_store_upload, brief_create, brief_start
+from briefs.spend import selectors
 from jobs.models import Job
 from tests.briefs.conftest import ffmpeg
 
@@ -86,7 +87,7 @@ def test_video_pipeline_with_storyboard(fake_openai, user, uploaded_video):
         video["probe"]["duration"]
         >= sum(min(max(s["duration_seconds"], 2), 10) for s in scenes) - 0.5
     )
-    assert jobs["video_generation"].usage["images"] == len(scenes)
+    assert selectors.for_job(jobs["video_generation"].pk)["images"] == len(scenes)
 
     rendered = jobs["render"].result
     (final,) = rendered["files"]
@@ -94,7 +95,9 @@ def test_video_pipeline_with_storyboard(fake_openai, user, uploaded_video):
     assert video_stream["height"] == 720 and video_stream["codec_name"] == "h264"
     assert rendered["document"]["body_markdown"]
     assert all(job.progress == 100 for job in jobs.values())
-    assert all(job.usage.get("calls") for name, job in jobs.items() if name != "asset_prep")
+    assert all(
+        selectors.for_job(job.pk)["calls"] for name, job in jobs.items() if name != "asset_prep"
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -135,7 +138,7 @@ def test_image_pipeline_fetches_and_reviews_url_assets(fake_openai, user, file_s
     image = jobs["image_processing"].result
     assert image["model"] == "gpt-image-2" and default_storage.exists(image["image"])
     assert default_storage.open(image["image"]).read(8) == b"\x89PNG\r\n\x1a\n"
-    assert jobs["image_processing"].usage["images"] == 1
+    assert selectors.for_job(jobs["image_processing"].pk)["images"] == 1
     assert jobs["render"].result["files"] == [image["image"]]
 
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import subprocess
+from decimal import Decimal
 
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
+from django.utils import timezone
 
 from briefs import media
-from briefs.models import SOP, Brief, Transcript
+from briefs.models import SOP, AICall, Brief, Transcript
 from briefs.services import brief_create, brief_start_sop
+from briefs.spend import selectors
+from briefs.spend.usage import prices_at
 from jobs.models import Job
 from tests.support.fake_openai import SPEECH
 
@@ -67,7 +71,7 @@ def test_video_becomes_transcript_and_sop(fake_openai, video_brief, user):
     assert len(audio_calls) == 1
     filename, audio = audio_calls[0].files["file"]
     assert filename.endswith(".mp3") and len(audio) > 1000
-    assert audio_calls[0].form["model"] == "whisper-1"
+    assert audio_calls[0].form["model"] == "gpt-transcribe"
     vision_calls = [
         r
         for r in fake_openai.requests
@@ -108,14 +112,38 @@ def test_video_becomes_transcript_and_sop(fake_openai, video_brief, user):
     assert "Click Save to keep the changes." in sop_call.json["input"][0]["content"][0]["text"]
     assert "standard operating procedure" in sop_call.json["instructions"]
 
-    # token usage of every call is on the job
-    transcribe_job = Job.objects.get(pk=jobs[1].pk)
-    assert transcribe_job.usage["calls"] == 1 + len(vision_calls)
-    assert transcribe_job.usage["input_tokens"] > 0
-    assert transcribe_job.usage["audio_seconds"] == 3
-    sop_job = Job.objects.get(pk=jobs[2].pk)
-    assert sop_job.usage["calls"] == 1 and sop_job.usage["total_tokens"] > 0
-    assert sop_job.result["provider"] == "openai"
+    # 4. one usage row per call, per model, priced from the price table
+    rows = AICall.objects.filter(brief=brief).order_by("id")
+    assert {(r.job_id, r.model, r.kind) for r in rows} == {
+        (jobs[1].pk, "gpt-transcribe", "speech_to_text"),
+        (jobs[1].pk, "gpt-5.4-mini", "vision"),
+        (jobs[2].pk, "gpt-5.4-mini", "text"),
+    }
+    assert not rows.filter(job_id=jobs[0].pk).exists()  # the slim copy is ffmpeg's work
+    speech_row = rows.get(kind="speech_to_text")
+    assert speech_row.audio_seconds == 3 and speech_row.user == user
+    assert speech_row.cost == Decimal("0.000300")  # 3 s at $0.006 a minute
+    vision_rows = rows.filter(kind="vision")
+    assert vision_rows.count() == len(vision_calls)
+    prices = prices_at("gpt-5.4-mini", timezone.now())
+    for row in rows.filter(model="gpt-5.4-mini"):
+        # Screen events and the SOP are extraction: low reasoning effort, 64 reasoning tokens.
+        assert row.reasoning_tokens == 64 and row.output_tokens > 64
+        uncached = row.input_tokens - row.cached_input_tokens
+        expected = (
+            uncached * prices["input_1m_tokens"]
+            + row.cached_input_tokens * prices["cached_input_1m_tokens"]
+            + row.output_tokens * prices["output_1m_tokens"]
+        ) / 1_000_000
+        assert row.cost == expected.quantize(Decimal("0.000001")) and row.cost > 0
+    # The frames make a long prompt: OpenAI caches part of it, and the row says how much.
+    assert any(row.cached_input_tokens > 0 for row in vision_rows)
+    # A job's and a brief's usage are the sums of their rows.
+    assert selectors.for_job(jobs[2].pk)["calls"] == 1
+    brief_usage = selectors.for_brief(brief.pk)
+    assert brief_usage["cost"] == sum(r.cost for r in rows)
+    assert {m["key"] for m in brief_usage["by_model"]} == {"gpt-transcribe", "gpt-5.4-mini"}
+    assert Job.objects.get(pk=jobs[2].pk).result["provider"] == "openai"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -15,7 +15,6 @@ subprocess pass ``env=server.env()``.
 Endpoints
     POST /v1/responses             Responses API. With ``text.format`` of type json_schema the
                                    answer is JSON made to fit that schema (see ``sample()``).
-    POST /v1/chat/completions      Chat completions (``response_format`` json_schema likewise).
     POST /v1/audio/transcriptions  multipart; ``verbose_json`` with segments (SPEECH), or json.
     POST /v1/images/generations    a real PNG as ``b64_json``.
     POST /v1/audio/speech          a real MP3 (a 2-second tone, made with ffmpeg on first use).
@@ -23,7 +22,10 @@ Endpoints
                                    in_progress once, then completed; GET …/content is a real
                                    MP4 (made with ffmpeg on first use).
     GET  /v1/models                a model list.
-Every answer carries ``usage`` like OpenAI's.
+Every answer carries ``usage`` like OpenAI's: Responses usage has ``input_tokens_details.
+cached_tokens`` (a quarter of a prompt of 1024+ tokens, in 128-token blocks) and
+``output_tokens_details.reasoning_tokens`` (64/256/1024 for reasoning effort low/medium/high);
+every answer has an ``x-request-id`` header.
 
 Steering (each applies to the next N matching requests, in the order given; ``path`` limits a
 rule to requests whose path starts with it):
@@ -298,7 +300,6 @@ class _Handler(BaseHTTPRequestHandler):
 
         routes = {
             ("POST", "/v1/responses"): self._responses,
-            ("POST", "/v1/chat/completions"): self._chat,
             ("POST", "/v1/audio/transcriptions"): self._transcriptions,
             ("POST", "/v1/images/generations"): self._images,
             ("POST", "/v1/audio/speech"): self._speech,
@@ -330,6 +331,11 @@ class _Handler(BaseHTTPRequestHandler):
         text = self._output_for(record.path, schema, fmt.get("name"))
         tokens_in = len(json.dumps(body)) // 4
         tokens_out = max(1, len(text) // 4)
+        # Like OpenAI: a prompt of 1024+ tokens is cached from the second time on (here: a
+        # quarter of it, in whole 128-token blocks); reasoning models think before they answer.
+        cached = (tokens_in // 4) // 128 * 128 if tokens_in >= 1024 else 0
+        effort = (body.get("reasoning") or {}).get("effort")
+        reasoning = {"low": 64, "medium": 256, "high": 1024}.get(str(effort), 0)
         self._json(
             200,
             {
@@ -352,43 +358,10 @@ class _Handler(BaseHTTPRequestHandler):
                 "tools": [],
                 "usage": {
                     "input_tokens": tokens_in,
-                    "input_tokens_details": {"cached_tokens": 0},
-                    "output_tokens": tokens_out,
-                    "output_tokens_details": {"reasoning_tokens": 0},
-                    "total_tokens": tokens_in + tokens_out,
-                },
-            },
-        )
-
-    def _chat(self, record: Recorded) -> None:
-        body = record.json or {}
-        fmt = body.get("response_format") or {}
-        schema = (
-            (fmt.get("json_schema") or {}).get("schema")
-            if fmt.get("type") == "json_schema"
-            else None
-        )
-        text = self._output_for(record.path, schema, (fmt.get("json_schema") or {}).get("name"))
-        tokens_in = len(json.dumps(body)) // 4
-        tokens_out = max(1, len(text) // 4)
-        self._json(
-            200,
-            {
-                "id": self.server_fake._next_id("chatcmpl"),
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body.get("model", "fake-model"),
-                "choices": [
-                    {
-                        "index": 0,
-                        "finish_reason": "stop",
-                        "message": {"role": "assistant", "content": text, "refusal": None},
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": tokens_in,
-                    "completion_tokens": tokens_out,
-                    "total_tokens": tokens_in + tokens_out,
+                    "input_tokens_details": {"cached_tokens": cached},
+                    "output_tokens": tokens_out + reasoning,
+                    "output_tokens_details": {"reasoning_tokens": reasoning},
+                    "total_tokens": tokens_in + tokens_out + reasoning,
                 },
             },
         )
@@ -482,7 +455,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, video)
 
     def _models(self, record: Recorded) -> None:
-        names = ["gpt-5.4-mini", "whisper-1", "gpt-image-2", "gpt-4o-mini-tts", "sora-2"]
+        names = [
+            "gpt-5.4-mini",
+            "gpt-transcribe",
+            "whisper-1",
+            "gpt-image-2",
+            "gpt-4o-mini-tts",
+            "sora-2",
+        ]
         data = [{"id": n, "object": "model", "created": 0, "owned_by": "fake"} for n in names]
         self._json(200, {"object": "list", "data": data})
 
@@ -514,6 +494,7 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        self.send_header("x-request-id", f"req_fake_{next(self.server_fake._ids)}")
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
