@@ -45,7 +45,7 @@ def _write(table: str, job_id: int, worker: str, attempt: int) -> None:
         )
 
 
-@register("fault_effect", max_attempts=5)
+@register("fault_effect", max_attempts=5, user_startable=True)  # users start it in the load test
 def effect(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Work for payload["ms"] milliseconds, then leave one side effect if the attempt wins.
 
