@@ -29,6 +29,9 @@ DEV_DEFAULTS = {
     "JOBS_HANDLER_MODULES": (list, []),
     "JOBS_PREPARED_STATEMENTS": (bool, True),
     "JOB_RETENTION_DAYS": (int, 7),
+    "JOBS_RETENTION_SCHEDULE": (str, "17 3 * * *"),
+    "JOBS_SCHEDULER": (bool, True),
+    "JOBS_SCHEDULER_INTERVAL": (float, 1.0),
     "MAX_JOBS_PER_USER": (int, 10),
     "MEDIA_ROOT": (str, str(BASE_DIR / "var" / "media")),
     "HTTPS": (bool, False),
@@ -173,6 +176,9 @@ JOBS_GRACE_PERIOD = env("JOBS_GRACE_PERIOD")
 JOBS_HANDLER_MODULES = env("JOBS_HANDLER_MODULES")
 JOBS_PREPARED_STATEMENTS = env("JOBS_PREPARED_STATEMENTS")
 JOB_RETENTION_DAYS = env("JOB_RETENTION_DAYS")
+JOBS_RETENTION_SCHEDULE = env("JOBS_RETENTION_SCHEDULE")
+JOBS_SCHEDULER = env("JOBS_SCHEDULER")
+JOBS_SCHEDULER_INTERVAL = env("JOBS_SCHEDULER_INTERVAL")
 
 # Django's Tasks framework: @task functions become jobs that runworker runs (jobs/backends.py).
 TASKS = {"default": {"BACKEND": "jobs.backends.JobsBackend"}}

@@ -50,6 +50,21 @@ def retention_days() -> int:
     return int(getattr(settings, "JOB_RETENTION_DAYS", 7))
 
 
+def scheduler_enabled() -> bool:
+    """Workers enqueue periodic jobs (each runs the scheduler; the database dedups ticks)."""
+    return bool(getattr(settings, "JOBS_SCHEDULER", True))
+
+
+def scheduler_interval() -> float:
+    """Seconds between a worker's looks for due schedules."""
+    return float(getattr(settings, "JOBS_SCHEDULER_INTERVAL", 1.0))
+
+
+def retention_schedule() -> str:
+    """When the built-in pruning of old jobs runs (cron, UTC); empty: never on its own."""
+    return str(getattr(settings, "JOBS_RETENTION_SCHEDULE", "17 3 * * *"))
+
+
 def dashboard_totals_ttl() -> float:
     """Seconds the dashboard reuses its all-time totals of finished jobs (0: never). Counting
     millions of finished rows is the one dashboard query whose cost grows with the table."""

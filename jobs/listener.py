@@ -13,11 +13,17 @@ from django.db import connection
 logger = logging.getLogger("jobs.worker")
 
 CHANNEL = "jobs_queued"
+CONTROL_CHANNEL = "jobs_controls"  # a queue was paused, resumed, limited or held
 
 
 class QueueListener:
-    def __init__(self, on_notify: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        on_notify: Callable[[str], None],
+        on_control: Callable[[str], None] | None = None,
+    ) -> None:
         self.on_notify = on_notify
+        self.on_control = on_control
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
 
@@ -42,10 +48,16 @@ class QueueListener:
             try:
                 with psycopg.connect(**params, autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
+                    if self.on_control:
+                        conn.execute(f"LISTEN {CONTROL_CHANNEL}")
+                        self.on_control("")  # missed while disconnected: read them again
                     backoff = 0.5
                     while not self._stop.is_set():
                         for notify in conn.notifies(timeout=1.0):
-                            self.on_notify(notify.payload)
+                            if notify.channel == CONTROL_CHANNEL and self.on_control:
+                                self.on_control(notify.payload)
+                            else:
+                                self.on_notify(notify.payload)
             except Exception as exc:  # the worker keeps polling meanwhile
                 logger.warning("LISTEN connection lost (%s); reconnecting in %.1fs", exc, backoff)
                 self._stop.wait(backoff)

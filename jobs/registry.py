@@ -35,6 +35,8 @@ class JobType:
     timeout: float | None = None
     cost: int = 0
     description: str = ""
+    schedule: str | None = None  # a cron expression: the type also runs on its own
+    tz: str = "UTC"
 
     def clean(self, payload: dict[str, Any]) -> dict[str, Any]:
         return self.validate(payload) if self.validate else payload
@@ -51,8 +53,13 @@ def register(
     max_attempts: int | None = None,
     timeout: float | None = None,
     cost: int = 0,
+    schedule: str | None = None,
+    tz: str = "UTC",
 ) -> Callable[[Handler], Handler]:
-    """Register the decorated function as the handler of job type ``name``."""
+    """Register the decorated function as the handler of job type ``name``.
+
+    With ``schedule`` (a cron expression, read in time zone ``tz``) the type is also enqueued
+    with an empty payload at every tick (see :func:`periodic` for a payload or a name)."""
 
     def decorator(func: Handler) -> Handler:
         _registry[name] = JobType(
@@ -64,7 +71,11 @@ def register(
             timeout=timeout,
             cost=cost,
             description=(func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else "",
+            schedule=schedule,
+            tz=tz,
         )
+        if schedule:
+            periodic(name, name, cron=schedule, tz=tz, queue=queue)
         hooks.forget_types()  # receivers that choose types by a predicate are asked again
         return func
 
@@ -84,3 +95,49 @@ def names() -> list[str]:
 
 def all_types() -> list[JobType]:
     return [_registry[name] for name in names()]
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A schedule declared in code; ``jobs.schedules.sync_code_schedules`` keeps its row."""
+
+    name: str
+    job_type: str
+    cron: str
+    tz: str = "UTC"
+    payload: dict[str, Any] | None = None
+    queue: str = ""
+    missed: str = "once"  # "once": after downtime, run a missed tick once; "skip": skip it
+
+
+_periodic: dict[str, Periodic] = {}
+
+
+def periodic(
+    name: str,
+    job_type: str,
+    *,
+    cron: str,
+    tz: str = "UTC",
+    payload: dict[str, Any] | None = None,
+    queue: str = "",
+    missed: str = "once",
+) -> Periodic:
+    """Declare that ``job_type`` is enqueued with ``payload`` at every tick of ``cron``."""
+    from jobs import cron as cron_expressions
+
+    cron_expressions.check(cron)
+    cron_expressions.zone(tz)
+    if missed not in ("once", "skip"):
+        raise ValueError(f"missed must be 'once' or 'skip', not {missed!r}")
+    declared = Periodic(name, job_type, cron, tz, payload, queue, missed)
+    _periodic[name] = declared
+    return declared
+
+
+def forget_periodic(name: str) -> None:
+    _periodic.pop(name, None)
+
+
+def periodic_schedules() -> list[Periodic]:
+    return [_periodic[name] for name in sorted(_periodic)]
