@@ -49,3 +49,11 @@ def steps(payload: dict[str, Any], ctx: JobContext) -> dict[str, int]:
         ctx.progress(step * 100 // count, f"Step {step + 1} of {count}")
         ctx.sleep(float(payload.get("seconds", 0.5)))
     return {"steps": count}
+
+
+@register("test_rate_limited")
+def rate_limited(payload: dict[str, Any], ctx: JobContext) -> dict[str, bool]:
+    """Like an AI call answered 429 with Retry-After: hold the queue, unless told it passed."""
+    if payload.get("hold_seconds"):
+        ctx.hold_queue(payload["hold_seconds"], "OpenAI answered 429 (Retry-After)")
+    return {"ok": True}
