@@ -83,11 +83,18 @@ def queue_summaries(*, now: datetime | None = None) -> list[QueueSummary]:
         )
     ):
         summary = of(row["queue"])
-        summary.blocked, summary.scheduled = row["due"], row["later"]
-    for row in Job.objects.ready(now=now).order_by().values("queue").annotate(n=Count("id")):
+        summary.ready, summary.scheduled = row["due"], row["later"]
+    # Only due jobs with a dependency need it looked up (by primary key), as in the claim.
+    for row in (
+        Job.objects.filter(status=Job.Status.QUEUED, run_at__lte=now, depends_on__isnull=False)
+        .exclude(depends_on__status=Job.Status.SUCCEEDED)
+        .order_by()
+        .values("queue")
+        .annotate(n=Count("id"))
+    ):
         summary = of(row["queue"])
-        summary.ready = row["n"]
-        summary.blocked -= row["n"]
+        summary.ready -= row["n"]
+        summary.blocked = row["n"]
     for row in (
         Job.objects.filter(status=Job.Status.RUNNING)
         .order_by()
