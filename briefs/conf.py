@@ -67,6 +67,12 @@ def max_retries() -> int:
     return int(_get("OPENAI_MAX_RETRIES", 4))
 
 
+def hold_queue_on_rate_limit() -> bool:
+    """A 429 with Retry-After that outlasts the SDK's retries holds the job's queue on every
+    worker for that long (the job goes back without losing an attempt) instead of failing it."""
+    return bool(_get("OPENAI_HOLD_QUEUE_ON_429", True))
+
+
 def video_poll_interval() -> float:
     return float(_get("OPENAI_VIDEO_POLL_INTERVAL", 5.0))
 
