@@ -83,7 +83,7 @@ def pause_queue(request: HttpRequest, name: str, data: PauseIn | None = None) ->
     """Stop new claims from the queue on every worker (running jobs finish)."""
     user = _require(request, "jobs.pause_queue", "pause queues")
     controls.queue_pause(
-        name=_check(name), by=user.get_username(), reason=(data or PauseIn()).reason
+        name=_check(name), by=user.get_username(), reason=data.reason if data else ""
     )
     return _out(name)
 

@@ -35,7 +35,8 @@ class BulkFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["type"].choices = [("", "any"), *((n, n) for n in registry.names())]
+        choices = [("", "any"), *((n, n) for n in registry.names())]
+        self.fields["type"].choices = choices  # type: ignore[attr-defined]
 
     @classmethod
     def from_query(cls, query: QueryDict) -> BulkFilterForm:
@@ -45,8 +46,10 @@ class BulkFilterForm(forms.Form):
     def job_filter(self) -> JobFilter:
         data = self.cleaned_data
         return JobFilter(
-            **{
-                name: data.get(name) or (None if name in ("since", "until") else "")
-                for name in self.fields
-            }
+            queue=data.get("queue") or "",
+            type=data.get("type") or "",
+            status=data.get("status") or "",
+            error=data.get("error") or "",
+            since=data.get("since"),
+            until=data.get("until"),
         )

@@ -85,23 +85,23 @@ def queue_summaries(*, now: datetime | None = None) -> list[QueueSummary]:
         summary = of(row["queue"])
         summary.ready, summary.scheduled = row["due"], row["later"]
     # Only due jobs with a dependency need it looked up (by primary key), as in the claim.
-    for row in (
+    for blocked in (
         Job.objects.filter(status=Job.Status.QUEUED, run_at__lte=now, depends_on__isnull=False)
         .exclude(depends_on__status=Job.Status.SUCCEEDED)
         .order_by()
         .values("queue")
         .annotate(n=Count("id"))
     ):
-        summary = of(row["queue"])
-        summary.ready -= row["n"]
-        summary.blocked = row["n"]
-    for row in (
+        summary = of(blocked["queue"])
+        summary.ready -= blocked["n"]
+        summary.blocked = blocked["n"]
+    for running in (
         Job.objects.filter(status=Job.Status.RUNNING)
         .order_by()
         .values("queue")
         .annotate(n=Count("id"))
     ):
-        of(row["queue"]).running = row["n"]
+        of(running["queue"]).running = running["n"]
     return [summaries[name] for name in sorted(summaries)]
 
 
@@ -224,6 +224,7 @@ def type_stats(
             for started, done in of_type.filter(started_at__isnull=False)
             .order_by("-finished_at")
             .values_list("started_at", "finished_at")[:SAMPLE]
+            if started and done
         ]
         last = (
             Job.objects.filter(type=row["type"], status=Job.Status.FAILED)

@@ -183,12 +183,15 @@ class JobQuerySet(models.QuerySet["Job"]):
                 _mirror_successes(outcomes, held, now)
                 hooks.started.send(jobs)
             return held, jobs
-        claim = {"queues": queues, "exclude_queues": exclude_queues}
         if not outcomes:
-            return set(), self.claim(worker_id=worker_id, limit=limit, **claim)
+            return set(), self.claim(
+                worker_id=worker_id, limit=limit, queues=queues, exclude_queues=exclude_queues
+            )
         with transaction.atomic():
             held = self.mark_succeeded_many(outcomes)
-            return held, self.claim(worker_id=worker_id, limit=limit, **claim)
+            return held, self.claim(
+                worker_id=worker_id, limit=limit, queues=queues, exclude_queues=exclude_queues
+            )
 
     def renew_leases(self, *, worker_id: str, ids: Iterable[int]) -> set[int]:
         """Extend the lease of the jobs this worker still holds; returns the ids it holds."""
