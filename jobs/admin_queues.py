@@ -73,8 +73,10 @@ class QueueAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return self.has_change_permission(request)
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # a record is made again on first use; resume and clear limits instead
+    def delete_model(self, request: HttpRequest, obj: Queue) -> None:
+        """Deleting a record resumes the queue and clears its limits (made again on use)."""
+        super().delete_model(request, obj)
+        controls.notify(obj.name)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Queue | None = None) -> Any:
         fields = list(self.readonly_fields)

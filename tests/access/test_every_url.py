@@ -28,7 +28,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from api.models import ApiToken
 from briefs.models import SOP, Brief, Transcript
-from jobs.models import CreditAccount, Job
+from credits.models import CreditAccount
+from jobs.controls import Queue, Schedule
+from jobs.models import Job
 from jobs.models import Worker as WorkerRow
 from jobs.services import enqueue
 
@@ -87,8 +89,11 @@ RULES: dict[str, Rule] = {
     "admin:jobs_job_object_action": Rule(
         "POST", "/admin/jobs/job/{job}/do/cancel/", staff_page(302)
     ),
-    "admin:jobs_creditaccount_grant": Rule(
-        "POST", "/admin/jobs/creditaccount/{credit}/grant/", staff_page(302), body={"amount": "5"}
+    "admin:credits_creditaccount_grant": Rule(
+        "POST",
+        "/admin/credits/creditaccount/{credit}/grant/",
+        staff_page(302),
+        body={"amount": "5"},
     ),
     "admin:briefs_brief_start": Rule(
         "POST", "/admin/briefs/brief/{brief}/start/pipeline/", staff_page(302)
@@ -113,6 +118,28 @@ RULES: dict[str, Rule] = {
     "jobs:job_detail": Rule("GET", "/test-worker/jobs/{job}/", JOB_PANEL),
     "jobs:job_requeue": Rule("POST", "/test-worker/jobs/{failed_job}/requeue/", JOB_PANEL),
     "jobs:job_cancel": Rule("POST", "/test-worker/jobs/{job}/cancel/", JOB_PANEL),
+    # The operator's pages and buttons (issue 12): staff only, each change its permission.
+    "jobs:queue": Rule("GET", "/test-worker/queues/ai/", DASHBOARD),
+    "jobs:queue_control": Rule(
+        "POST", "/test-worker/queues/ai/pause/", staff_page(302, non_staff=403)
+    ),
+    "jobs:types": Rule("GET", "/test-worker/types/", DASHBOARD),
+    "jobs:schedules": Rule("GET", "/test-worker/schedules/", DASHBOARD),
+    "jobs:schedule_run_now": Rule(
+        "POST", "/test-worker/schedules/{schedule}/run/", staff_page(302, non_staff=403)
+    ),
+    "jobs:bulk": Rule("GET", "/test-worker/bulk/", DASHBOARD),
+    "jobs:worker_command": Rule(
+        "POST", "/test-worker/workers/{worker}/quiet/", staff_page(302, non_staff=403)
+    ),
+    "admin:jobs_queue_bulk": Rule("GET", "/admin/jobs/queue/bulk/", staff_page()),
+    "api:list_queues": Rule("GET", "/api/queues", api(403, 403, 200)),
+    "api:pause_queue": Rule("POST", "/api/queues/ai/pause", api(403, 403, 200), body={}),
+    "api:resume_queue": Rule("POST", "/api/queues/ai/resume", api(403, 403, 200)),
+    "api:release_queue": Rule("POST", "/api/queues/ai/release", api(403, 403, 200)),
+    "api:set_limits": Rule(
+        "PUT", "/api/queues/ai/limits", api(403, 403, 200), body={"concurrency": 2}
+    ),
     # The API.
     "api:openapi-json": Rule("GET", "/api/openapi.json", same(200)),
     "api:openapi-view": Rule("GET", "/api/docs", same(200)),
@@ -147,13 +174,27 @@ RULES: dict[str, Rule] = {
 
 #: One object of each model registered in the admin (owned by the "user" role where it has an
 #: owner), made by ``objects`` below. A model added to the admin needs one here.
-OBJECTS = ("group", "user", "job", "worker", "credit", "brief", "transcript", "sop", "token")
+OBJECTS = (
+    "group",
+    "user",
+    "job",
+    "worker",
+    "credit",
+    "brief",
+    "transcript",
+    "sop",
+    "token",
+    "queue",
+    "schedule",
+)
 MODEL_OBJECTS = {
     "auth.group": "group",
     "auth.user": "user",
     "jobs.job": "job",
     "jobs.worker": "worker",
-    "jobs.creditaccount": "credit",
+    "credits.creditaccount": "credit",
+    "jobs.queue": "queue",
+    "jobs.schedule": "schedule",
     "briefs.brief": "brief",
     "briefs.transcript": "transcript",
     "briefs.sop": "sop",
@@ -259,6 +300,8 @@ def world(django_user_model, settings, tmp_path) -> dict[str, Any]:
         "transcript": transcript.pk,
         "sop": sop.pk,
         "token": ApiToken.objects.filter(user=alice).get().pk,
+        "queue": Queue.objects.create(name="access").pk,
+        "schedule": Schedule.objects.create(name="access", job_type="noop", cron="0 3 * * *").pk,
         "job_content_type": ContentType.objects.get_for_model(Job).pk,
     }
     return {"clients": clients, "values": values}
@@ -295,6 +338,8 @@ def test_each_url_answers_each_role_as_documented(key, world):
         with transaction.atomic():  # each role sees the objects as they were
             if rule.method == "GET":
                 response = client.get(path)
+            elif rule.method == "PUT":
+                response = client.put(path, body or {}, content_type="application/json")
             elif path.startswith("/api/"):
                 response = client.post(path, body or {}, content_type="application/json")
             else:
