@@ -14,6 +14,7 @@ from django.utils.html import format_html
 
 from jobs import schedules as periodic
 from jobs.controls import Schedule
+from jobs.exceptions import JobError
 
 
 @admin.action(permissions=["run"], description="Run now (one job at once; ticks unchanged)")
@@ -22,7 +23,7 @@ def run_now(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QueryS
     for schedule in queryset:
         try:
             job = periodic.run_now(schedule)
-        except (ValueError, LookupError) as exc:
+        except (JobError, ValueError) as exc:  # a refused enqueue, a payload the type refuses
             modeladmin.message_user(request, f"{schedule}: not run: {exc}", messages.WARNING)
             continue
         if job:

@@ -19,6 +19,7 @@ from jobs import queues as controls
 from jobs import schedules as periodic
 from jobs.bulk_forms import ACTION_PERMISSIONS, BulkFilterForm
 from jobs.controls import Schedule
+from jobs.exceptions import JobError
 from jobs.models import Worker
 from jobs.views import HtmxHttpRequest, staff_required
 
@@ -105,7 +106,7 @@ def schedule_run_now(request: HtmxHttpRequest, schedule_id: int) -> HttpResponse
     schedule = get_object_or_404(Schedule, pk=schedule_id)
     try:
         job = periodic.run_now(schedule)
-    except (ValueError, LookupError) as exc:
+    except (JobError, ValueError) as exc:  # a refused enqueue, a payload the type refuses
         messages.warning(request, f"{schedule.name} was not run: {exc}")
     else:
         messages.success(

@@ -173,3 +173,10 @@ def test_bad_filter_is_refused_without_acting(client, operator):
     assert answer.status_code == 200 and "Fix the filter" in answer.content.decode()
     answer = client.post(reverse("jobs:bulk"), {"since": "yesterday-ish", "action": "retry"})
     assert Job.objects.filter(status="failed").count() == 2
+
+
+def test_the_admin_job_list_links_to_bulk_actions_with_its_filter(client, operator):
+    failed(1)
+    client.force_login(operator)
+    page = client.get(reverse("admin:jobs_job_changelist"), {"status__exact": "failed"})
+    assert f'{reverse("admin:jobs_queue_bulk")}?status__exact=failed' in page.content.decode()

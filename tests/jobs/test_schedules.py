@@ -236,3 +236,13 @@ def test_run_now_needs_its_permission(client, django_user_model):
     client.force_login(user)
     assert client.post(reverse("jobs:schedule_run_now", args=[schedule.pk])).status_code == 403
     assert not ScheduleRun.objects.exists()
+
+
+def test_run_now_of_a_job_the_type_refuses_says_why(client, staff):
+    schedule = make(name="sleepy")
+    Schedule.objects.filter(pk=schedule.pk).update(job_type="sleep", payload={"seconds": "x"})
+    client.force_login(staff)
+    answer = client.post(reverse("jobs:schedule_run_now", args=[schedule.pk]), follow=True)
+    assert answer.status_code == 200
+    assert "sleepy was not run" in answer.content.decode()
+    assert not Job.objects.exists()
