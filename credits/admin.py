@@ -1,4 +1,4 @@
-"""The credits admin: balances, their ledger, and a form to grant credits."""
+"""Credit balances in the admin: each account's ledger, and a form to grant credits."""
 
 from __future__ import annotations
 
@@ -17,12 +17,23 @@ from credits.models import CreditAccount
 from jobs.display import since
 
 LEDGER_ROWS = 50
+GRANT_LIMIT = 1_000_000
+
+
+def _grant_permission() -> str:
+    opts = CreditAccount._meta
+    return f"{opts.app_label}.change_{opts.model_name}"
+
+
+def _url_name(suffix: str) -> str:
+    opts = CreditAccount._meta
+    return f"{opts.app_label}_{opts.model_name}_{suffix}"
 
 
 @admin.register(CreditAccount)
 class CreditAccountAdmin(admin.ModelAdmin):
-    """Balances, their ledger, and a form to grant credits. The balance itself only changes
-    through ``credits.services`` (always with a ledger line), never by editing the number."""
+    """Balances and their ledger. A balance only changes through the credit services (always
+    with a ledger line), never by editing the number."""
 
     list_display = ("user", "balance", "updated_at")
     search_fields = ("user__username", "user__email")
@@ -30,7 +41,7 @@ class CreditAccountAdmin(admin.ModelAdmin):
     ordering = ("user__username",)
     fields = ("user", "balance", "updated_at", "ledger")
     readonly_fields = fields
-    change_form_template = "admin/credits/creditaccount/change_form.html"
+    # The change form is admin/<app_label>/creditaccount/change_form.html (Django's own lookup).
 
     class Media:
         css = {"all": ["jobs/admin.css"]}
@@ -46,7 +57,7 @@ class CreditAccountAdmin(admin.ModelAdmin):
             path(
                 "<int:object_id>/grant/",
                 self.admin_site.admin_view(self.grant_view),
-                name="credits_creditaccount_grant",
+                name=_url_name("grant"),
             )
         ]
         return urls + super().get_urls()
@@ -55,7 +66,10 @@ class CreditAccountAdmin(admin.ModelAdmin):
         return _grant_post(request, modeladmin=self, object_id=object_id)
 
     def render_change_form(self, request: HttpRequest, context: dict, *args: Any, **kwargs: Any):
-        context["can_grant"] = request.user.has_perm("credits.change_creditaccount")
+        account = context.get("original")
+        context["can_grant"] = request.user.has_perm(_grant_permission())
+        if account is not None:
+            context["grant_url"] = reverse(f"admin:{_url_name('grant')}", args=[account.pk])
         return super().render_change_form(request, context, *args, **kwargs)
 
     @admin.display(description=f"ledger (latest {LEDGER_ROWS})")
@@ -99,14 +113,14 @@ def _grant_post(
     request: HttpRequest, *, modeladmin: CreditAccountAdmin, object_id: int
 ) -> HttpResponse:
     account = get_object_or_404(CreditAccount.objects.select_related("user"), pk=object_id)
-    if not request.user.has_perm("credits.change_creditaccount"):
+    if not request.user.has_perm(_grant_permission()):
         raise PermissionDenied("You may not grant credits.")
-    back = HttpResponseRedirect(reverse("admin:credits_creditaccount_change", args=[account.pk]))
+    back = HttpResponseRedirect(reverse(f"admin:{_url_name('change')}", args=[account.pk]))
     raw = request.POST.get("amount", "").strip()
-    if not raw.isdigit() or not 0 < int(raw) <= 1_000_000:
+    if not raw.isdigit() or not 0 < int(raw) <= GRANT_LIMIT:
         modeladmin.message_user(
             request,
-            f"Give a whole number of credits from 1 to 1,000,000, not {raw!r}.",
+            f"Give a whole number of credits from 1 to {GRANT_LIMIT:,}, not {raw!r}.",
             messages.ERROR,
         )
         return back

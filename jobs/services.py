@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -216,7 +215,7 @@ def _checked_payload(payload: Any) -> dict[str, Any]:
         size = len(json.dumps(payload, allow_nan=False).encode())
     except (TypeError, ValueError) as exc:
         raise InvalidPayload(f"The payload is not valid JSON: {exc}.") from None
-    limit = getattr(settings, "JOBS_MAX_PAYLOAD_BYTES", 1_000_000)
+    limit = conf.max_payload_bytes()
     if size > limit:
         raise InvalidPayload(f"The payload is {size:,} bytes; the limit is {limit:,} bytes.")
     return payload

@@ -241,7 +241,7 @@ def enqueue_jobs(request: HtmxHttpRequest) -> HttpResponse:
             "queue": data["queue"] or None,
             "priority": data["priority"],
             "delay": data["delay"],
-        }  # no owner: staff test work never touches anyone's credits
+        }  # no owner: staff test work is no user's
         try:
             if data["count"] == 1:
                 created = [enqueue(data["type"], data["payload"], **options)]

@@ -27,7 +27,7 @@ from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from api.models import ApiToken
-from briefs.models import SOP, Brief, Transcript
+from briefs.models import SOP, Artifact, Brief, Transcript
 from credits.models import CreditAccount
 from jobs.controls import Queue, Schedule
 from jobs.models import Job
@@ -166,6 +166,7 @@ RULES: dict[str, Rule] = {
     "api:upload": Rule("POST", "/api/uploads", api(422)),
     "api:get_transcript": Rule("GET", "/api/transcripts/{transcript}", api(200, 404)),
     "api:get_sop": Rule("GET", "/api/sops/{sop}", api(200, 404)),
+    "api:download_output": Rule("GET", "/api/outputs/{artifact}/download", api(200, 404)),
     # Only the webhook secret opens the cron endpoint; no token or session does.
     "api:process_jobs": Rule("POST", "/api/cron/process-jobs", same(401), body={}),
     # Metrics: staff (or the METRICS_TOKEN, not set here).
@@ -284,6 +285,14 @@ def world(django_user_model, settings, tmp_path) -> dict[str, Any]:
     sop = SOP.objects.create(
         brief=brief, owner=alice, transcript=transcript, data={}, model="x", prompt_version="s1"
     )
+    artifact = Artifact.objects.create(
+        brief=brief,
+        kind="analysis",
+        name="analysis.json",
+        content_type="application/json",
+        document={"summary": "s"},
+        step="analysis",
+    )
     failed = enqueue("noop", {}, owner=alice)
     Job.objects.filter(pk=failed.pk).update(status=Job.Status.FAILED, error="broken")
     worker = WorkerRow.objects.create(id="w-access", hostname="h", pid=1, concurrency=1)
@@ -299,6 +308,7 @@ def world(django_user_model, settings, tmp_path) -> dict[str, Any]:
         "brief": brief.pk,
         "transcript": transcript.pk,
         "sop": sop.pk,
+        "artifact": artifact.pk,
         "token": ApiToken.objects.filter(user=alice).get().pk,
         "queue": Queue.objects.create(name="access").pk,
         "schedule": Schedule.objects.create(name="access", job_type="noop", cron="0 3 * * *").pk,

@@ -47,7 +47,7 @@ def test_requeue_without_credits_is_reported(client, superuser, django_user_mode
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
     [message] = texts(response)
-    assert message.startswith(f"Not requeued, refused: #{job.pk}: Not enough")
+    assert message.startswith(f"Not requeued: #{job.pk}: Not enough")
     url = reverse("admin:jobs_job_object_action", args=[job.pk, "requeue"])
     response = client.post(url, follow=True)
     assert any("was not requeued: Not enough credits" in t for t in texts(response))

@@ -179,4 +179,4 @@ def test_the_admin_job_list_links_to_bulk_actions_with_its_filter(client, operat
     failed(1)
     client.force_login(operator)
     page = client.get(reverse("admin:jobs_job_changelist"), {"status__exact": "failed"})
-    assert f'{reverse("admin:jobs_queue_bulk")}?status__exact=failed' in page.content.decode()
+    assert f"{reverse('admin:jobs_queue_bulk')}?status__exact=failed" in page.content.decode()

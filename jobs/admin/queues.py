@@ -56,7 +56,7 @@ class QueueAdmin(admin.ModelAdmin):
     readonly_fields = ["paused_by", "paused_at", "held_until", "hold_reason"]
 
     def get_urls(self) -> list:
-        from jobs.admin_bulk import bulk_admin_view
+        from jobs.admin.bulk import bulk_admin_view
 
         bulk = path("bulk/", self.admin_site.admin_view(bulk_admin_view), name="jobs_queue_bulk")
         return [bulk, *super().get_urls()]
