@@ -19,7 +19,7 @@ from jobs import queues as controls
 from jobs.models import Job
 from jobs.models import Worker as WorkerRow
 from jobs.services import enqueue
-from jobs.worker import Worker
+from jobs.worker import WorkerProcess as Worker
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from jobs import queues as controls
 from jobs.controls import Queue
 from jobs.models import Job, JobAttempt
 from jobs.services import enqueue, enqueue_many
-from jobs.worker import Worker
+from jobs.worker import WorkerProcess as Worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -145,7 +145,7 @@ def test_retention_is_built_in_and_prunes(settings):
     )
     new = Job.objects.create(type="noop", status="succeeded", finished_at=timezone.now())
     job = periodic.run_now(retention)
-    from jobs.worker import Worker
+    from jobs.worker import WorkerProcess as Worker
 
     Worker(burst=True, listen=False).run()
     job.refresh_from_db()
