@@ -68,17 +68,18 @@ class Command(BaseCommand):
     def _limit(self, name: str, concurrency: int | None, rate_text: str | None) -> None:
         if concurrency is None and rate_text is None:
             raise CommandError("Give --concurrency N and/or --rate N/PERIOD (0 / none clears).")
-        record = controls.queue_record(name)
-        new_concurrency = record.concurrency_limit if concurrency is None else concurrency or None
-        starts, period = record.rate_limit, record.rate_period
+        rate: tuple[int | None, float | None] | None = None  # None: leave the rate as it is
         if rate_text is not None:
             if rate_text.strip().lower() in ("0", "none", "off"):
-                starts = period = None
+                rate = (None, None)
             else:
                 try:
-                    starts, period = controls.parse_rate(rate_text)
+                    rate = controls.parse_rate(rate_text)
                 except ValueError as exc:
                     raise CommandError(str(exc)) from None
+        record = controls.queue_record(name)  # only once the options are known to be good
+        new_concurrency = record.concurrency_limit if concurrency is None else concurrency or None
+        starts, period = rate if rate is not None else (record.rate_limit, record.rate_period)
         record = controls.queue_set_limits(
             name=name, concurrency=new_concurrency, rate=starts, period=period
         )
