@@ -47,9 +47,11 @@ class QueueListener:
         while not self._stop.is_set():
             try:
                 with psycopg.connect(**params, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
                     if self.on_control:
                         conn.execute(f"LISTEN {CONTROL_CHANNEL}")
+                    # Last, so pg_stat_activity shows the queue's LISTEN (the fault tests look).
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    if self.on_control:
                         self.on_control("")  # missed while disconnected: read them again
                     backoff = 0.5
                     while not self._stop.is_set():
