@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from api import briefs, cron, errors, health, jobs, usage
+from api import briefs, cron, errors, health, jobs, queues, usage
 from api.auth import user_auth
 
 api = NinjaAPI(
@@ -20,6 +20,7 @@ api = NinjaAPI(
 )
 errors.install(api)
 api.add_router("/jobs", jobs.router)
+api.add_router("/queues", queues.router)
 api.add_router("/briefs", briefs.router)
 api.add_router("/uploads", briefs.uploads)
 api.add_router("", briefs.results)

@@ -99,7 +99,7 @@ def seed(rows: int) -> int:
 
 
 def queries() -> dict[str, Callable[[], Any]]:
-    from jobs import selectors
+    from jobs import insight, selectors
 
     return {
         "job_counts_by_status (all, exact)": selectors.job_counts_by_status,
@@ -112,6 +112,7 @@ def queries() -> dict[str, Callable[[], Any]]:
         "active_jobs (50)": selectors.active_jobs,
         "recent_failures (20)": selectors.recent_failures,
         "worker_statuses": selectors.worker_statuses,
+        "queue_summaries (queue states)": insight.queue_summaries,
     }
 
 

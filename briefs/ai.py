@@ -47,7 +47,7 @@ from briefs.schemas import SchemaMismatch, openai_format, parse, storable
 from briefs.spend import budgets
 from briefs.spend.models import Kind
 from briefs.spend.usage import Usage, record
-from jobs.exceptions import PermanentError
+from jobs.exceptions import PermanentError, QueueHeld
 
 if TYPE_CHECKING:
     from jobs.context import JobContext
@@ -60,6 +60,11 @@ OPENAI = "openai"
 
 class AIUnavailable(Exception):
     """The AI server could not answer now (rate limit, server error, network): retry later."""
+
+
+class AIRateLimited(QueueHeld, AIUnavailable):
+    """429 with Retry-After after the SDK's retries: the worker holds the job's queue on every
+    worker until then and puts the job back without losing an attempt (``jobs/queues.py``)."""
 
 
 @dataclass
@@ -387,6 +392,11 @@ def _translate(exc: openai.OpenAIError, what: str) -> Exception:
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         message = _error_message(exc)
+        if status == 429 and (wait := _retry_after(exc)) and conf.hold_queue_on_rate_limit():
+            return AIRateLimited(
+                wait,
+                f"Rate limited by the AI server for {what} (429, Retry-After {wait:g}s): {message}",
+            )
         if status == 429:
             return AIUnavailable(
                 f"Rate limited by the AI server for {what} after {conf.max_retries()} retries "
@@ -408,6 +418,19 @@ def _translate(exc: openai.OpenAIError, what: str) -> Exception:
             f"The AI server's answer to {what} could not be read: {redact(str(exc))}"
         )
     return PermanentError(f"{what} failed: {redact(str(exc))}")
+
+
+def _retry_after(exc: openai.APIStatusError) -> float | None:
+    """Seconds the server asked to wait (``retry-after-ms`` or ``Retry-After`` in seconds)."""
+    headers = exc.response.headers
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            seconds = float(headers.get(name, "")) * scale
+        except ValueError:  # absent, or an HTTP date: not honoured here
+            continue
+        if seconds > 0:
+            return seconds
+    return None
 
 
 def _error_message(exc: openai.APIStatusError) -> str:

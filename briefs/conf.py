@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "OPENAI_VIDEO_MODEL": "",
     "OPENAI_TIMEOUT": 120.0,
     "OPENAI_MAX_RETRIES": 4,
+    "OPENAI_HOLD_QUEUE_ON_429": True,
     "OPENAI_VIDEO_POLL_INTERVAL": 5.0,
     "BRIEFS_MAX_FRAMES": 120,
     "BRIEFS_FRAMES_PER_REQUEST": 20,
@@ -154,6 +155,12 @@ def timeout() -> float:
 def max_retries() -> int:
     """Retries of a request on 408/409/429/5xx and connection errors, honouring Retry-After."""
     return int(_get("OPENAI_MAX_RETRIES"))
+
+
+def hold_queue_on_rate_limit() -> bool:
+    """A 429 with Retry-After that outlasts the SDK's retries holds the job's queue on every
+    worker for that long (the job goes back without losing an attempt) instead of failing it."""
+    return bool(_get("OPENAI_HOLD_QUEUE_ON_429"))
 
 
 def video_poll_interval() -> float:

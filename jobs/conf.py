@@ -27,6 +27,9 @@ DEFAULTS: dict[str, Any] = {
     "JOBS_DASHBOARD_TOTALS_TTL": 10.0,
     "JOB_RETENTION_DAYS": 7,
     "JOBS_HELD_RECHECK_SECONDS": 300.0,
+    "JOBS_RETENTION_SCHEDULE": "17 3 * * *",
+    "JOBS_SCHEDULER": True,
+    "JOBS_SCHEDULER_INTERVAL": 1.0,
 }
 
 
@@ -84,6 +87,21 @@ def held_recheck_seconds() -> float:
 
 def retention_days() -> int:
     return int(setting("JOB_RETENTION_DAYS"))
+
+
+def scheduler_enabled() -> bool:
+    """Workers enqueue periodic jobs (each runs the scheduler; the database dedups ticks)."""
+    return bool(setting("JOBS_SCHEDULER"))
+
+
+def scheduler_interval() -> float:
+    """Seconds between a worker's looks for due schedules."""
+    return float(setting("JOBS_SCHEDULER_INTERVAL"))
+
+
+def retention_schedule() -> str:
+    """When the built-in pruning of old jobs runs (cron, UTC); empty: never on its own."""
+    return str(setting("JOBS_RETENTION_SCHEDULE"))
 
 
 def dashboard_totals_ttl() -> float:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from jobs.exceptions import JobCancelled, JobLost, JobTimedOut
+from jobs.exceptions import JobCancelled, JobLost, JobTimedOut, QueueHeld
 
 if TYPE_CHECKING:
     from jobs.models import Job
@@ -73,6 +73,12 @@ class JobContext:
     def add_usage(self, usage: dict[str, int]) -> None:
         """Add the token usage of one AI call to the job."""
         self.job.add_usage(usage)
+
+    def hold_queue(self, seconds: float, reason: str) -> None:
+        """Hold this job's queue on every worker for ``seconds`` (an AI provider's
+        ``Retry-After``, an outage) and put this job back without using up an attempt.
+        Never returns: it raises :class:`~jobs.exceptions.QueueHeld`."""
+        raise QueueHeld(seconds, reason)
 
     def on_success(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` inside the transaction that marks the job succeeded.

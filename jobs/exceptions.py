@@ -55,3 +55,17 @@ class EnqueueRefused(JobError):
 
     http_status = 409
     code = "enqueue_refused"
+
+
+class QueueHeld(JobError):
+    """Raised by a handler (or through ``ctx.hold_queue``) when its job's queue must wait:
+    the AI provider answered 429 with ``Retry-After``, or it is down. Every worker stops
+    taking jobs of that queue for ``seconds``, and this job goes back to the queue without
+    losing an attempt."""
+
+    MAX_SECONDS = 24 * 3600.0
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        self.seconds = max(1.0, min(float(seconds), self.MAX_SECONDS))
+        self.reason = reason[:500]
+        super().__init__(f"Queue held for {self.seconds:g}s: {self.reason}")

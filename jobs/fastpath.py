@@ -147,17 +147,27 @@ def _succeed_and_claim_sql(queue_filter: str) -> str:
 
 
 def _claim_params(
-    worker_id: str, limit: int, queues: Iterable[str] | None, now: datetime, lease: datetime
+    worker_id: str,
+    limit: int,
+    queues: Iterable[str] | None,
+    now: datetime,
+    lease: datetime,
+    exclude_queues: Iterable[str] = (),
 ) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {"now": now, "limit": limit, "worker": worker_id, "lease": lease}
     queues = list(queues or [])
+    # Paused, held and limited queues (jobs/queues.py), left out by a worker on every queue.
+    excluded = ""
+    if exclude_queues:
+        params["excluded"] = list(exclude_queues)
+        excluded = " AND ready.queue <> ALL(%(excluded)s)"
     if len(queues) == 1:
         params["queue"] = queues[0]
-        return "AND ready.queue = %(queue)s", params
+        return "AND ready.queue = %(queue)s" + excluded, params
     if queues:
         params["queues"] = queues
-        return "AND ready.queue = ANY(%(queues)s)", params
-    return "", params
+        return "AND ready.queue = ANY(%(queues)s)" + excluded, params
+    return excluded, params
 
 
 def _succeed_params(outcomes: list[tuple[Job, Any]]) -> dict[str, Any]:
@@ -200,8 +210,9 @@ def claim(
     queues: Iterable[str] | None,
     now: datetime,
     lease_until: datetime,
+    exclude_queues: Iterable[str] = (),
 ) -> list[Job]:
-    queue_filter, params = _claim_params(worker_id, limit, queues, now, lease_until)
+    queue_filter, params = _claim_params(worker_id, limit, queues, now, lease_until, exclude_queues)
     return _jobs(_execute(_claim_sql(queue_filter), params))
 
 
@@ -213,10 +224,11 @@ def succeed_and_claim(
     queues: Iterable[str] | None,
     now: datetime,
     lease_until: datetime,
+    exclude_queues: Iterable[str] = (),
 ) -> tuple[set[int], list[Job]]:
     """Mark ``(job, result)`` pairs succeeded and claim up to ``limit`` jobs, in one statement
     (one round trip, one commit). Returns the ids marked succeeded and the claimed jobs."""
-    queue_filter, params = _claim_params(worker_id, limit, queues, now, lease_until)
+    queue_filter, params = _claim_params(worker_id, limit, queues, now, lease_until, exclude_queues)
     params |= _succeed_params(list(outcomes))
     rows = _execute(_succeed_and_claim_sql(queue_filter), params)
     held = set(rows[0][0]) if rows else set()

@@ -34,3 +34,22 @@ def sleep(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     ctx.progress(0, f"Sleeping {seconds}s")
     ctx.sleep(seconds)
     return {"slept": seconds}
+
+
+@register("prune_jobs")
+def prune_jobs(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Delete finished jobs older than JOB_RETENTION_DAYS (run daily by the built-in schedule)."""
+    from datetime import timedelta
+
+    from jobs import conf
+    from jobs.controls import ScheduleRun
+    from jobs.services import prune_finished
+
+    days = conf.retention_days()
+    if days <= 0:
+        return {"deleted": 0, "note": "JOB_RETENTION_DAYS is 0: nothing is pruned"}
+    older_than = timedelta(days=days)
+    deleted = prune_finished(older_than=older_than)
+    cutoff = ctx.job.created_at - older_than
+    runs, _ = ScheduleRun.objects.filter(tick__lt=cutoff).delete()
+    return {"deleted": deleted, "schedule_runs_deleted": runs, "older_than_days": days}

@@ -26,12 +26,19 @@ CHANNEL = "jobs_queued"
 #: The longest wait between reconnections: wake-ups are back soon after the database is.
 MAX_BACKOFF = 2.0
 APPLICATION_NAME = "jobs-listener"  # how the connection shows in pg_stat_activity
+CONTROL_CHANNEL = "jobs_controls"  # a queue was paused, resumed, limited or held
 
 
 class QueueListener:
-    def __init__(self, on_notify: Callable[[str], None], outage: Outage | None = None) -> None:
+    def __init__(
+        self,
+        on_notify: Callable[[str], None],
+        outage: Outage | None = None,
+        on_control: Callable[[str], None] | None = None,
+    ) -> None:
         self.on_notify = on_notify
         self.outage = outage
+        self.on_control = on_control
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
 
@@ -52,13 +59,21 @@ class QueueListener:
         while not self._stop.is_set():
             try:
                 with psycopg.connect(**params, autocommit=True) as conn:
+                    if self.on_control:
+                        conn.execute(f"LISTEN {CONTROL_CHANNEL}")
+                    # Last, so pg_stat_activity shows the queue's LISTEN (the fault tests look).
                     conn.execute(f"LISTEN {CHANNEL}")
+                    if self.on_control:
+                        self.on_control("")  # missed while disconnected: read them again
                     backoff = 0.5
                     if self.outage is not None:
                         self.outage.ok()
                     while not self._stop.is_set():
                         for notify in conn.notifies(timeout=1.0):
-                            self.on_notify(notify.payload)
+                            if notify.channel == CONTROL_CHANNEL and self.on_control:
+                                self.on_control(notify.payload)
+                            else:
+                                self.on_notify(notify.payload)
             except Exception as exc:  # the worker keeps polling meanwhile
                 if self.outage is not None and type(exc).__name__ in (
                     "OperationalError",

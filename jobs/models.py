@@ -45,7 +45,13 @@ def _mirror_successes(outcomes: list[tuple[Job, Any]], held: set[int], now: date
 
 
 class JobQuerySet(models.QuerySet["Job"]):
-    def ready(self, *, queues: Iterable[str] | None = None, now: datetime | None = None):
+    def ready(
+        self,
+        *,
+        queues: Iterable[str] | None = None,
+        now: datetime | None = None,
+        exclude_queues: Iterable[str] = (),
+    ):
         """Jobs a worker may start now: queued, due, and with no unfinished dependency."""
         # A correlated subquery rather than a join, so the claim walks the partial index in its
         # order and stops at LIMIT (looking a dependency up by primary key only for the rows
@@ -58,6 +64,8 @@ class JobQuerySet(models.QuerySet["Job"]):
         )
         if queues:
             qs = qs.filter(queue__in=list(queues))
+        if exclude_queues:
+            qs = qs.exclude(queue__in=list(exclude_queues))
         return qs.order_by("-priority", "run_at", "id")
 
     def live(self):
@@ -70,7 +78,15 @@ class JobQuerySet(models.QuerySet["Job"]):
         """Running jobs whose worker stopped renewing the lease."""
         return self.filter(status=Job.Status.RUNNING, lease_expires_at__lt=now or timezone.now())
 
-    def claim(self, *, worker_id: str, limit: int, queues: Iterable[str] | None = None):
+    def claim(
+        self,
+        *,
+        worker_id: str,
+        limit: int,
+        queues: Iterable[str] | None = None,
+        exclude_queues: Iterable[str] = (),
+        now: datetime | None = None,
+    ):
         """Take up to ``limit`` ready jobs for ``worker_id`` in one short transaction.
 
         PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` so concurrent workers take disjoint
@@ -80,7 +96,7 @@ class JobQuerySet(models.QuerySet["Job"]):
         """
         if limit <= 0:
             return []
-        now = timezone.now()
+        now = now or timezone.now()
         lease_until = now + timedelta(seconds=conf.lease_seconds())
         if fastpath.available() and not self.query.has_filters():
             with _atomic_if(hooks.started.has_receivers):
@@ -88,6 +104,7 @@ class JobQuerySet(models.QuerySet["Job"]):
                     worker_id=worker_id,
                     limit=limit,
                     queues=queues,
+                    exclude_queues=exclude_queues,
                     now=now,
                     lease_until=lease_until,
                 )
@@ -95,7 +112,7 @@ class JobQuerySet(models.QuerySet["Job"]):
             return jobs
         with transaction.atomic():
             jobs = list(
-                self.ready(queues=queues, now=now).select_for_update(
+                self.ready(queues=queues, now=now, exclude_queues=exclude_queues).select_for_update(
                     skip_locked=True, of=("self",)
                 )[:limit]
             )
@@ -142,6 +159,7 @@ class JobQuerySet(models.QuerySet["Job"]):
         worker_id: str,
         limit: int,
         queues: Iterable[str] | None = None,
+        exclude_queues: Iterable[str] = (),
     ) -> tuple[set[int], list[Job]]:
         """:meth:`mark_succeeded_many` then :meth:`claim`, in one transaction: a worker's loop
         ends the jobs that finished and takes new ones with one commit (one statement on
@@ -158,6 +176,7 @@ class JobQuerySet(models.QuerySet["Job"]):
                     worker_id=worker_id,
                     limit=max(0, limit),
                     queues=queues,
+                    exclude_queues=exclude_queues,
                     now=now,
                     lease_until=now + timedelta(seconds=conf.lease_seconds()),
                 )
@@ -165,10 +184,14 @@ class JobQuerySet(models.QuerySet["Job"]):
                 hooks.started.send(jobs)
             return held, jobs
         if not outcomes:
-            return set(), self.claim(worker_id=worker_id, limit=limit, queues=queues)
+            return set(), self.claim(
+                worker_id=worker_id, limit=limit, queues=queues, exclude_queues=exclude_queues
+            )
         with transaction.atomic():
             held = self.mark_succeeded_many(outcomes)
-            return held, self.claim(worker_id=worker_id, limit=limit, queues=queues)
+            return held, self.claim(
+                worker_id=worker_id, limit=limit, queues=queues, exclude_queues=exclude_queues
+            )
 
     def renew_leases(self, *, worker_id: str, ids: Iterable[int]) -> set[int]:
         """Extend the lease of the jobs this worker still holds; returns the ids it holds."""
@@ -413,11 +436,17 @@ class Job(models.Model):
             self._cancel_dependents()
         return True
 
-    def release(self, reason: str = "Worker shut down", *, to_the_back: bool = False) -> bool:
-        """Give a running job back to the queue without counting the attempt (a shutdown, or
-        the database lost mid-attempt: neither is the job's fault). ``to_the_back`` makes it
-        ready from now (behind jobs already waiting), and no claim can start it before the
-        attempt is recorded as ended.
+    def release(
+        self,
+        reason: str = "Worker shut down",
+        *,
+        to_the_back: bool = False,
+        run_at: datetime | None = None,
+    ) -> bool:
+        """Give a running job back to the queue without counting the attempt (a shutdown, its
+        queue held, or the database lost mid-attempt: none is the job's fault). ``to_the_back``
+        makes it ready from now (behind jobs already waiting), ``run_at`` not before then; no
+        claim can start it before the attempt is recorded as ended.
 
         A job that staff asked to cancel is cancelled instead. False when not released."""
         now = timezone.now()
@@ -429,8 +458,8 @@ class Job(models.Model):
             "started_at": None,
             "held_reason": "",
         }
-        if to_the_back:
-            fields["run_at"] = now
+        if to_the_back or run_at:
+            fields["run_at"] = run_at or now
         with transaction.atomic():
             released = self._held().filter(cancel_requested=False).update(**fields)
             if not released:
@@ -438,8 +467,8 @@ class Job(models.Model):
                 return False
             self._end_attempt(outcome=JobAttempt.Outcome.RELEASED, error=reason, now=now)
             self.status, self.attempts, self.worker_id = Job.Status.QUEUED, self.attempts - 1, ""
-            if to_the_back:
-                self.run_at = now
+            if to_the_back or run_at:
+                self.run_at = fields["run_at"]
         return True
 
     def hold(self, reason: str, *, until: datetime | None = None) -> bool:
@@ -612,7 +641,7 @@ class JobAttempt(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
         LOST = "lost", "Lost (lease expired)"
-        RELEASED = "released", "Released at shutdown"
+        RELEASED = "released", "Released (shutdown or queue held)"
         HELD = "held", "Held (not counted)"
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attempt_history")
@@ -650,7 +679,13 @@ class Worker(models.Model):
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
+        QUIET = "quiet", "Quiet (takes no new jobs)"
         STOPPING = "stopping", "Stopping"
+
+    class Command(models.TextChoices):
+        NONE = "", "None"
+        QUIET = "quiet", "Finish running jobs, take no more"
+        STOP = "stop", "Stop"
 
     id = models.CharField(max_length=200, primary_key=True)
     hostname = models.CharField(max_length=255)
@@ -663,11 +698,22 @@ class Worker(models.Model):
     jobs_running = models.PositiveIntegerField(default=0)
     jobs_succeeded = models.PositiveIntegerField(default=0)
     jobs_failed = models.PositiveIntegerField(default=0)
+    command = models.CharField(
+        max_length=8,
+        choices=Command.choices,
+        default=Command.NONE,
+        blank=True,
+        help_text="What staff told the worker to do; it reads this at its next heartbeat.",
+    )
 
     objects = WorkerQuerySet.as_manager()
 
     class Meta:
         ordering = ["started_at"]
+        permissions = [("control_worker", "Can tell workers to go quiet or stop")]
 
     def __str__(self) -> str:
         return self.id
+
+
+from jobs.controls import Queue, Schedule, ScheduleRun  # noqa: E402, F401 - models of this app

@@ -37,6 +37,8 @@ class JobType:
     description: str = ""
     #: Whether any user may start it through an API (else only users who may start any job).
     user_startable: bool = False
+    schedule: str | None = None  # a cron expression: the type also runs on its own
+    tz: str = "UTC"
 
     def clean(self, payload: dict[str, Any]) -> dict[str, Any]:
         return self.validate(payload) if self.validate else payload
@@ -54,12 +56,16 @@ def register(
     timeout: float | None = None,
     cost: int = 0,
     user_startable: bool = False,
+    schedule: str | None = None,
+    tz: str = "UTC",
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function as the handler of job type ``name``.
 
     ``user_startable`` marks a type any user may start through an API (its payload validated
     and its cost charged); the others (test work like ``noop`` and ``sleep``, internal steps)
-    are started by code, or by users allowed to start any job."""
+    are started by code, or by users allowed to start any job. With ``schedule`` (a cron
+    expression, read in time zone ``tz``) the type is also enqueued with an empty payload at
+    every tick (see :func:`periodic` for a payload or a name)."""
 
     def decorator(func: Handler) -> Handler:
         _registry[name] = JobType(
@@ -72,7 +78,11 @@ def register(
             cost=cost,
             user_startable=user_startable,
             description=(func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else "",
+            schedule=schedule,
+            tz=tz,
         )
+        if schedule:
+            periodic(name, name, cron=schedule, tz=tz, queue=queue)
         hooks.forget_types()  # receivers that choose types by a predicate are asked again
         return func
 
@@ -92,3 +102,49 @@ def names() -> list[str]:
 
 def all_types() -> list[JobType]:
     return [_registry[name] for name in names()]
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A schedule declared in code; ``jobs.schedules.sync_code_schedules`` keeps its row."""
+
+    name: str
+    job_type: str
+    cron: str
+    tz: str = "UTC"
+    payload: dict[str, Any] | None = None
+    queue: str = ""
+    missed: str = "once"  # "once": after downtime, run a missed tick once; "skip": skip it
+
+
+_periodic: dict[str, Periodic] = {}
+
+
+def periodic(
+    name: str,
+    job_type: str,
+    *,
+    cron: str,
+    tz: str = "UTC",
+    payload: dict[str, Any] | None = None,
+    queue: str = "",
+    missed: str = "once",
+) -> Periodic:
+    """Declare that ``job_type`` is enqueued with ``payload`` at every tick of ``cron``."""
+    from jobs import cron as cron_expressions
+
+    cron_expressions.check(cron)
+    cron_expressions.zone(tz)
+    if missed not in ("once", "skip"):
+        raise ValueError(f"missed must be 'once' or 'skip', not {missed!r}")
+    declared = Periodic(name, job_type, cron, tz, payload, queue, missed)
+    _periodic[name] = declared
+    return declared
+
+
+def forget_periodic(name: str) -> None:
+    _periodic.pop(name, None)
+
+
+def periodic_schedules() -> list[Periodic]:
+    return [_periodic[name] for name in sorted(_periodic)]

@@ -33,30 +33,49 @@ def job_counts_by_status() -> dict[str, int]:
     return counts
 
 
+def job_counts_by(field: str) -> dict[str, dict[str, int]]:
+    """Jobs per ``queue`` or ``type`` and status (every status listed, zero included): one
+    grouped count over the table, for the ``jobstats`` command."""
+    if field not in ("queue", "type"):
+        raise ValueError(f"cannot break jobs down by {field!r}")
+    rows: dict[str, dict[str, int]] = {}
+    for row in Job.objects.order_by().values(field, "status").annotate(n=Count("*")):
+        rows.setdefault(row[field], dict.fromkeys(Job.Status.values, 0))[row["status"]] = row["n"]
+    return dict(sorted(rows.items()))
+
+
 FINISHED_TOTALS_KEY = "jobs:dashboard:finished-totals"
 
 
+# Counted exactly on every refresh: the tiles beside a list (failures) must agree with it.
+EXACT_STATUSES = (Job.Status.QUEUED, Job.Status.RUNNING, Job.Status.FAILED, Job.Status.CANCELLED)
+
+
 def dashboard_counts() -> dict[str, int]:
-    """Counts by status for a dashboard that asks every two seconds: queued and running jobs
-    exactly each time (small partial ranges of the status index); the all-time totals of
-    finished jobs from the tallies on PostgreSQL (exact), elsewhere at most once per
-    ``JOBS_DASHBOARD_TOTALS_TTL`` seconds per process."""
+    """Counts by status for a dashboard that asks every two seconds: queued, running, failed
+    and cancelled jobs exactly each time (partial ranges of the status indexes), so every tile
+    agrees with the lists beside it. The all-time totals of finished jobs come from the tallies
+    on PostgreSQL (exact); elsewhere the succeeded total, which no list shows and which grows
+    with the table, is reused for ``JOBS_DASHBOARD_TOTALS_TTL`` s."""
     counts = dict.fromkeys(Job.Status.values, 0)
-    for row in Job.objects.live().order_by().values("status").annotate(n=Count("*")):
+    for row in (
+        Job.objects.filter(status__in=EXACT_STATUSES)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("*"))
+    ):
         counts[row["status"]] = row["n"]
     if tallies.available():  # exact and cheap: the tallies PostgreSQL keeps
         finished = dict.fromkeys(Job.FINISHED_STATUSES, 0)
         finished.update(tallies.counts_by_status(Job.FINISHED_STATUSES))
         return counts | finished
     ttl = conf.dashboard_totals_ttl()
-    finished = cache.get(FINISHED_TOTALS_KEY) if ttl > 0 else None
-    if finished is None:
-        finished = dict.fromkeys(Job.FINISHED_STATUSES, 0)
-        for row in Job.objects.finished().order_by().values("status").annotate(n=Count("*")):
-            finished[row["status"]] = row["n"]
+    succeeded = cache.get(FINISHED_TOTALS_KEY) if ttl > 0 else None
+    if succeeded is None:
+        succeeded = Job.objects.filter(status=Job.Status.SUCCEEDED).count()
         if ttl > 0:
-            cache.set(FINISHED_TOTALS_KEY, finished, ttl)
-    return counts | finished
+            cache.set(FINISHED_TOTALS_KEY, succeeded, ttl)
+    return counts | {Job.Status.SUCCEEDED.value: succeeded}
 
 
 @dataclass(frozen=True)
@@ -166,9 +185,10 @@ def _minute(field: str) -> Func | TruncMinute:
 
 @dataclass(frozen=True)
 class Waiting:
-    ready: int
+    ready: int  # what a worker would take now: exactly the jobs the pending list shows
     scheduled: int
     oldest: Job | None
+    blocked: int = 0  # due, but waiting on an earlier step that has not succeeded
 
     @property
     def oldest_age(self) -> timedelta | None:
@@ -179,16 +199,27 @@ def waiting(*, now: datetime | None = None) -> Waiting:
     """Queued jobs that are due now, those scheduled for later, and the one waiting longest."""
     now = now or timezone.now()
     counts = Job.objects.filter(status=Job.Status.QUEUED).aggregate(
-        ready=Count("run_at", filter=Q(run_at__lte=now)),
+        due=Count("run_at", filter=Q(run_at__lte=now)),
         scheduled=Count("run_at", filter=Q(run_at__gt=now)),
     )
+    # Only due jobs with a dependency need their dependency looked up (by primary key).
+    blocked = (
+        Job.objects.filter(status=Job.Status.QUEUED, run_at__lte=now, depends_on__isnull=False)
+        .exclude(depends_on__status=Job.Status.SUCCEEDED)
+        .count()
+    )
     oldest = (
-        Job.objects.filter(status=Job.Status.QUEUED, run_at__lte=now)
-        .order_by("run_at")
+        Job.objects.ready(now=now)
+        .order_by("run_at", "id")
         .only("id", "type", "queue", "run_at")
         .first()
     )
-    return Waiting(ready=counts["ready"], scheduled=counts["scheduled"], oldest=oldest)
+    return Waiting(
+        ready=counts["due"] - blocked,
+        scheduled=counts["scheduled"],
+        oldest=oldest,
+        blocked=blocked,
+    )
 
 
 def stuck_count(*, now: datetime | None = None) -> int:

@@ -25,7 +25,7 @@ from django_htmx.http import (
 )
 from django_htmx.middleware import HtmxDetails
 
-from jobs import panels, selectors
+from jobs import insight, panels, selectors
 from jobs.charts import throughput_chart
 from jobs.exceptions import EnqueueRefused, JobError
 from jobs.forms import EnqueueForm, parse_id
@@ -86,6 +86,7 @@ def _permissions(request: HtmxHttpRequest) -> dict[str, bool]:
         "can_requeue": user.has_perm("jobs.requeue_job"),
         "can_cancel": user.has_perm("jobs.cancel_job"),
         "can_enqueue": user.has_perm("jobs.add_job"),
+        "can_control": user.has_perm("jobs.control_worker"),
     }
 
 
@@ -100,6 +101,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         **_chart_context(),
         **_permissions(request),
         "depths": selectors.queue_depths(),
+        "queue_states": insight.queue_summaries(),
         "active": selectors.active_jobs(),
         "pending": selectors.pending_jobs(),
         "workers": selectors.worker_statuses(),
@@ -128,7 +130,8 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 @staff_required
 def queues(request: HtmxHttpRequest) -> HttpResponse:
-    return render(request, "jobs/partials/queues.html", {"depths": selectors.queue_depths()})
+    context = {"depths": selectors.queue_depths(), "queue_states": insight.queue_summaries()}
+    return render(request, "jobs/partials/queues.html", context)
 
 
 @require_GET
@@ -154,7 +157,8 @@ def pending(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 @staff_required
 def workers(request: HtmxHttpRequest) -> HttpResponse:
-    return render(request, "jobs/partials/workers.html", {"workers": selectors.worker_statuses()})
+    context = {"workers": selectors.worker_statuses(), **_permissions(request)}
+    return render(request, "jobs/partials/workers.html", context)
 
 
 @require_GET

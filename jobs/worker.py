@@ -35,6 +35,7 @@ from django.db import (
 from django.utils import timezone
 
 from jobs import conf, fastpath, hooks, registry
+from jobs import queues as controls
 from jobs.context import JobContext
 from jobs.exceptions import (
     InvalidPayload,
@@ -43,6 +44,7 @@ from jobs.exceptions import (
     JobLost,
     JobTimedOut,
     PermanentError,
+    QueueHeld,
     UnknownJobType,
 )
 from jobs.health import HealthServer
@@ -50,6 +52,7 @@ from jobs.listener import QueueListener
 from jobs.models import Job
 from jobs.models import Worker as WorkerRow
 from jobs.outage import Outage, is_lost_connection
+from jobs.schedules import Scheduler
 from jobs.services import check_storable_json
 
 logger = logging.getLogger("jobs.worker")
@@ -124,6 +127,7 @@ class WorkerProcess:
         health_host: str = "127.0.0.1",
         grace_period: float | None = None,
         listen: bool = True,
+        scheduler: bool = True,
     ) -> None:
         self.queues = queues or []
         self.concurrency = concurrency
@@ -156,7 +160,16 @@ class WorkerProcess:
             HealthServer(self, health_host, health_port) if health_port is not None else None
         )
         self._listener = (
-            QueueListener(self._on_notify, self._outage) if listen and not burst else None
+            QueueListener(self._on_notify, self._outage, on_control=self._on_control)
+            if listen and not burst
+            else None
+        )
+        self._controls = controls.Controls(max_age=min(controls.SNAPSHOT_MAX_AGE, poll_interval))
+        self._quiet = False  # told "quiet" by staff: finish running jobs, take no more
+        self._scheduler = (
+            Scheduler(interval=conf.scheduler_interval())
+            if scheduler and not burst and conf.scheduler_enabled()
+            else None
         )
 
     # --- public -------------------------------------------------------------------------
@@ -170,6 +183,8 @@ class WorkerProcess:
         self._heartbeat_thread.start()
         if self._listener:
             self._listener.start()
+        if self._scheduler:
+            self._scheduler.start()
         if self._health:
             self._health.start()
             logger.info("worker=%s health on http://%s:%s/health", self.id, *self._health.address)
@@ -200,7 +215,9 @@ class WorkerProcess:
 
     @property
     def status(self) -> str:
-        return "stopping" if self._stopping.is_set() else "running"
+        if self._stopping.is_set():
+            return "stopping"
+        return "quiet" if self._quiet else "running"
 
     def uptime(self) -> float:
         return time.monotonic() - self.started_at
@@ -246,14 +263,18 @@ class WorkerProcess:
         free = self.concurrency - len(self._active) + len(runs)
         if self.max_jobs is not None:
             free = min(free, self.max_jobs - self.claimed)
+        if self._quiet:
+            free = 0
         if free <= 0 and not runs:
             return 0
         try:
+            plan = self._claim_plan()
             held, jobs = Job.objects.succeed_and_claim(
                 [(run.job, run.result) for run in runs],
                 worker_id=self.id,
-                limit=free,
-                queues=self.queues,
+                limit=free if plan.open else 0,
+                queues=plan.queues,
+                exclude_queues=plan.exclude,
             )
         except Exception as exc:
             # Retry soon, backing off, however long the poll interval: a wake-up (a NOTIFY)
@@ -268,9 +289,25 @@ class WorkerProcess:
         for run in runs:
             if self._active.get(run.job.pk) is run:
                 self._finish(run.job, run, "succeeded" if run.job.pk in held else "discarded")
+        if plan.limited and free > len(jobs):
+            jobs += self._claim_limited(plan.limited, free - len(jobs))
         for job in jobs:
             self._start(job)
         return len(jobs)
+
+    def _claim_limited(self, names: list[str], limit: int) -> list[Job]:
+        """Claim from queues with a concurrency or rate limit, each under its row lock."""
+        try:
+            return controls.claim_limited_queues(worker_id=self.id, queues=names, limit=limit)
+        except Exception:
+            self._claim_retry = min(max(self._claim_retry * 2, 0.1), 5.0)
+            self._database_lost("claiming jobs of limited queues")
+            return []
+
+    def _claim_plan(self) -> controls.ClaimPlan:
+        """Which queues to claim how: paused and held ones left out, limited ones apart."""
+        self._controls.refresh()
+        return self._controls.plan(self.queues)
 
     def _done(self, claimed: int, *, idle: bool) -> bool:
         if self.max_jobs is not None and self.claimed >= self.max_jobs and not self._active:
@@ -346,6 +383,10 @@ class WorkerProcess:
             outcome = self._record(job, "held", hold)
         except JobLost:
             outcome = "discarded"
+        except QueueHeld as exc:
+            outcome = self._record(job, "held", functools.partial(controls.hold_for_job, job, exc))
+            self._controls.invalidate()
+            error = str(exc)
         except Exception as exc:
             if is_lost_connection(exc) and ctx.stop_reason is None:
                 # Losing the database is the worker's problem, not the job's: give the attempt
@@ -496,6 +537,11 @@ class WorkerProcess:
         if not self.queues or queue_name in self.queues:
             self._wake.set()
 
+    def _on_control(self, queue_name: str) -> None:
+        """A queue was paused, resumed, limited or held: read the controls again now."""
+        self._controls.invalidate()
+        self._wake.set()
+
     # --- heartbeat (its own thread) -----------------------------------------------------
 
     def _heartbeat_loop(self) -> None:
@@ -582,6 +628,20 @@ class WorkerProcess:
         }
         if not WorkerRow.objects.filter(pk=self.id).update(**fields):
             self._register()
+        self._obey(WorkerRow.objects.filter(pk=self.id).values_list("command", flat=True).first())
+
+    def _obey(self, command: str | None) -> None:
+        """What staff told this worker from the dashboard or the admin, read at each heartbeat."""
+        if command == WorkerRow.Command.STOP and not self._stopping.is_set():
+            logger.info("worker=%s told to stop: finishing running jobs", self.id)
+            self.stop()
+        elif command == WorkerRow.Command.QUIET and not self._quiet:
+            logger.info("worker=%s told to go quiet: taking no new jobs", self.id)
+            self._quiet = True
+        elif not command and self._quiet:
+            logger.info("worker=%s taking jobs again", self.id)
+            self._quiet = False
+            self._wake.set()
 
     # --- shutdown -----------------------------------------------------------------------
 
@@ -635,6 +695,8 @@ class WorkerProcess:
                 thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if self._listener:
             self._listener.stop()
+        if self._scheduler:
+            self._scheduler.stop()
         if self._health:
             self._health.stop()
         self._heartbeat_thread.join(timeout=5)

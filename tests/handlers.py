@@ -67,3 +67,11 @@ def held(payload: dict[str, Any], ctx: JobContext) -> dict[str, int]:
     if not Path(payload["gate"]).exists():
         raise JobHeld("waiting for the gate", until=None)
     return {"attempt": ctx.attempt}
+
+
+@register("test_rate_limited")
+def rate_limited(payload: dict[str, Any], ctx: JobContext) -> dict[str, bool]:
+    """Like an AI call answered 429 with Retry-After: hold the queue, unless told it passed."""
+    if payload.get("hold_seconds"):
+        ctx.hold_queue(payload["hold_seconds"], "OpenAI answered 429 (Retry-After)")
+    return {"ok": True}

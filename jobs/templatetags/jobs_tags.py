@@ -57,3 +57,11 @@ def pretty(value: Any) -> str:
 def links(job: Any) -> list[tuple[str, str]]:
     """Links to what a job works on, from the link providers other apps register."""
     return display.job_links(job)
+
+
+@register.filter
+def seconds(value: float | None) -> str:
+    """A number of seconds, shortly: 120 ms, 4.2 s, 3 min 5 s."""
+    if value is None:
+        return "—"
+    return display.duration_text(timedelta(seconds=value))

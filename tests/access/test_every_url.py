@@ -29,6 +29,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from api.models import ApiToken
 from briefs.models import SOP, AICall, Artifact, Brief, BudgetCap, Price, Transcript
 from credits.models import CreditAccount
+from jobs.controls import Queue, Schedule
 from jobs.models import Job
 from jobs.models import Worker as WorkerRow
 from jobs.services import enqueue
@@ -117,6 +118,28 @@ RULES: dict[str, Rule] = {
     "jobs:job_detail": Rule("GET", "/test-worker/jobs/{job}/", JOB_PANEL),
     "jobs:job_requeue": Rule("POST", "/test-worker/jobs/{failed_job}/requeue/", JOB_PANEL),
     "jobs:job_cancel": Rule("POST", "/test-worker/jobs/{job}/cancel/", JOB_PANEL),
+    # The operator's pages and buttons (issue 12): staff only, each change its permission.
+    "jobs:queue": Rule("GET", "/test-worker/queues/ai/", DASHBOARD),
+    "jobs:queue_control": Rule(
+        "POST", "/test-worker/queues/ai/pause/", staff_page(302, non_staff=403)
+    ),
+    "jobs:types": Rule("GET", "/test-worker/types/", DASHBOARD),
+    "jobs:schedules": Rule("GET", "/test-worker/schedules/", DASHBOARD),
+    "jobs:schedule_run_now": Rule(
+        "POST", "/test-worker/schedules/{schedule}/run/", staff_page(302, non_staff=403)
+    ),
+    "jobs:bulk": Rule("GET", "/test-worker/bulk/", DASHBOARD),
+    "jobs:worker_command": Rule(
+        "POST", "/test-worker/workers/{worker}/quiet/", staff_page(302, non_staff=403)
+    ),
+    "admin:jobs_queue_bulk": Rule("GET", "/admin/jobs/queue/bulk/", staff_page()),
+    "api:list_queues": Rule("GET", "/api/queues", api(403, 403, 200)),
+    "api:pause_queue": Rule("POST", "/api/queues/ai/pause", api(403, 403, 200), body={}),
+    "api:resume_queue": Rule("POST", "/api/queues/ai/resume", api(403, 403, 200)),
+    "api:release_queue": Rule("POST", "/api/queues/ai/release", api(403, 403, 200)),
+    "api:set_limits": Rule(
+        "PUT", "/api/queues/ai/limits", api(403, 403, 200), body={"concurrency": 2}
+    ),
     # The API.
     "api:openapi-json": Rule("GET", "/api/openapi.json", same(200)),
     "api:openapi-view": Rule("GET", "/api/docs", same(200)),
@@ -170,6 +193,8 @@ OBJECTS = (
     "aicall",
     "price",
     "budgetcap",
+    "queue",
+    "schedule",
 )
 MODEL_OBJECTS = {
     "auth.group": "group",
@@ -177,6 +202,8 @@ MODEL_OBJECTS = {
     "jobs.job": "job",
     "jobs.worker": "worker",
     "credits.creditaccount": "credit",
+    "jobs.queue": "queue",
+    "jobs.schedule": "schedule",
     "briefs.brief": "brief",
     "briefs.transcript": "transcript",
     "briefs.sop": "sop",
@@ -297,6 +324,8 @@ def world(django_user_model, settings, tmp_path) -> dict[str, Any]:
         "sop": sop.pk,
         "artifact": artifact.pk,
         "token": ApiToken.objects.filter(user=alice).get().pk,
+        "queue": Queue.objects.create(name="access").pk,
+        "schedule": Schedule.objects.create(name="access", job_type="noop", cron="0 3 * * *").pk,
         "job_content_type": ContentType.objects.get_for_model(Job).pk,
         "aicall": AICall.objects.create(
             user=alice, provider="openai", model="gpt-5.4-mini", kind="text", cost="0.01"
@@ -338,6 +367,8 @@ def test_each_url_answers_each_role_as_documented(key, world):
         with transaction.atomic():  # each role sees the objects as they were
             if rule.method == "GET":
                 response = client.get(path)
+            elif rule.method == "PUT":
+                response = client.put(path, body or {}, content_type="application/json")
             elif path.startswith("/api/"):
                 response = client.post(path, body or {}, content_type="application/json")
             else:

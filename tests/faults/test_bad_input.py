@@ -193,6 +193,34 @@ def test_createadmin_refuses_bad_usernames(username, message):
 
 def test_jobstats_refuses_unknown_arguments(untouched):
     refused("jobstats", "--format", "xml", match="unrecognized arguments")
+    refused("jobstats", "--by", "owner", match="invalid choice")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "required"),
+        (["frobnicate"], "invalid choice"),
+        (["pause"], "required"),
+        (["pause", "bad name!"], "is not a queue name"),
+        (["pause", "q" * 101], "is not a queue name"),
+        (["pause", "ok\x00"], "is not a queue name"),
+        (["resume", "\udcff"], "is not a queue name"),
+        (["limit", "video"], "Give --concurrency"),
+        (["limit", "video", "--concurrency", "-1"], "is not a number"),
+        (["limit", "video", "--concurrency", "1e9"], "is not a number"),
+        (["limit", "video", "--rate", "5/fortnight"], "is not a rate"),
+        (["limit", "video", "--rate", "0/s"], "at least 1 start"),
+        (["limit", "video", "--rate", "5/0.01s"], "at least 1 start"),
+        (["limit", "video", "--rate", "\x00"], "is not a rate"),
+    ],
+    ids=lambda v: repr(v)[:40],
+)
+def test_queues_refuses_bad_input_and_changes_nothing(untouched, args, message):
+    from jobs.controls import Queue
+
+    refused("queues", *args, match=message)
+    assert not Queue.objects.exists()
 
 
 # Non-UTF-8 bytes can only reach a command through a real command line.
@@ -208,6 +236,7 @@ def test_jobstats_refuses_unknown_arguments(untouched):
         [b"prunejobs", b"--older-than", b"\xff"],
         [b"prune_uploads", b"--hours", b"\xff"],
         [b"createadmin", b"--username", b"\xff"],
+        [b"queues", b"pause", b"\xff"],
         [b"startbrief", b"--owner", b"\xff"],
         [b"startbrief", b"--owner", b"nobody", b"--title", b"\xff\xfe", b"--asset", b"\xc3\x28"],
     ],
@@ -285,5 +314,6 @@ def test_every_management_command_of_ours_is_given_bad_input():
         "jobstats",
         "startbrief",
         "prune_uploads",
+        "queues",
     }
     assert ours == covered

@@ -114,6 +114,11 @@ class Command(BaseCommand):
         parser.add_argument("--health-port", type=port, default=None, help="serve GET /health")
         parser.add_argument("--health-host", default="127.0.0.1")
         parser.add_argument(
+            "--no-scheduler",
+            action="store_true",
+            help="do not enqueue periodic jobs from this worker (JOBS_SCHEDULER)",
+        )
+        parser.add_argument(
             "--grace-period",
             type=grace_seconds,
             default=None,
@@ -133,6 +138,7 @@ class Command(BaseCommand):
                 health_port=options["health_port"],
                 health_host=options["health_host"],
                 grace_period=options["grace_period"],
+                scheduler=not options["no_scheduler"],
             )
         except (OSError, UnicodeError, TypeError) as exc:
             # A port in use, a host that does not resolve or cannot be encoded.
