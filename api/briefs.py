@@ -26,7 +26,7 @@ from api.schemas import (
     UploadOut,
 )
 from briefs import conf as briefs_conf
-from briefs import services
+from briefs import services, sops
 from briefs.models import SOP, Brief, Transcript
 from jobs.models import Job
 
@@ -61,17 +61,29 @@ def transcript_out(transcript: Transcript) -> dict[str, Any]:
     }
 
 
-def sop_out(sop: SOP) -> dict[str, Any]:
+def sop_out(sop: SOP, which: str = "approved") -> dict[str, Any]:
+    """The SOP at one version: the approved one by default (the latest while none is)."""
+    try:
+        version = sops.version_for(sop, which)
+    except sops.SOPError as exc:
+        raise ApiError(404 if which.isdigit() else 422, "invalid_request", str(exc)) from exc
+    latest = sops.latest_version(sop)
+    data = version.data if isinstance(version.data, dict) else {}
     return {
         "id": sop.pk,
         "brief_id": sop.brief_id,
         "job_id": sop.job_id,
         "transcript_id": sop.transcript_id,
-        "title": sop.title,
-        "data": sop.data if isinstance(sop.data, dict) else {},
+        "title": str(data.get("title") or sop.title),
+        "data": data,
         "model": sop.model,
         "prompt_version": sop.prompt_version,
         "created_at": sop.created_at,
+        "version": version.number,
+        "review_state": sops.state_of(sop, version),
+        "latest_version": latest.number,
+        "approved_version": sop.approved_version.number if sop.approved_version else None,
+        "version_created_at": version.created_at,
     }
 
 
@@ -264,7 +276,17 @@ def get_transcript(request: HttpRequest, transcript_id: Id) -> Any:
     return transcript_out(transcript)
 
 
+class SOPVersionParams(Schema):
+    version: str = Field(
+        "approved",
+        pattern=r"^(approved|latest|[1-9][0-9]{0,8})$",
+        description="`approved` (default: the approved version, or the latest while none "
+        "is), `latest`, or a version number.",
+    )
+
+
 @results.get("/sops/{sop_id}", response={200: SOPOut, **COMMON_ERRORS, 404: ErrorOut})
-def get_sop(request: HttpRequest, sop_id: Id) -> Any:
+def get_sop(request: HttpRequest, sop_id: Id, params: Query[SOPVersionParams]) -> Any:
+    """An SOP: by default its approved version; `?version=latest` for the newest edit."""
     sop = access.get_visible(SOP.objects.all(), request.auth, sop_id, what="SOP")  # type: ignore[attr-defined]
-    return sop_out(sop)
+    return sop_out(sop, params.version)

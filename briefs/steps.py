@@ -16,8 +16,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from briefs import ai, conf, fetch, media, offline, prompts, schemas
-from briefs.models import SOP, Brief, Transcript
+from briefs import ai, conf, fetch, media, offline, prompts, schemas, sops
+from briefs.models import Brief, Transcript
 from jobs.exceptions import PermanentError
 from jobs.models import Job
 
@@ -737,11 +737,11 @@ def sop_extract(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     job = ctx.job
 
     def save() -> None:
-        SOP.objects.create(
-            job=job,
+        # A new draft version of the brief's SOP: an approved version is never overwritten.
+        sops.sop_record_extraction(
             brief=brief,
-            owner=brief.owner,
             transcript=transcript,
+            job=job,
             data=data,
             model=result.model,
             prompt_version=prompt.version,
