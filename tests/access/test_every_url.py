@@ -139,6 +139,10 @@ RULES: dict[str, Rule] = {
     "api:upload": Rule("POST", "/api/uploads", api(422)),
     "api:get_transcript": Rule("GET", "/api/transcripts/{transcript}", api(200, 404)),
     "api:get_sop": Rule("GET", "/api/sops/{sop}", api(200, 404)),
+    "api:export_sop": Rule("GET", "/api/sops/{sop}/export?format=pdf", api(200, 404)),
+    "api:export_transcript": Rule(
+        "GET", "/api/transcripts/{transcript}/export?format=vtt", api(200, 404)
+    ),
     # Only the webhook secret opens the cron endpoint; no token or session does.
     "api:process_jobs": Rule("POST", "/api/cron/process-jobs", same(401), body={}),
     # Metrics: staff (or the METRICS_TOKEN, not set here).
