@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from briefs.exceptions import BriefError
 from briefs.models import SOP, Brief, Transcript, format_segment
 from briefs.services import brief_start, brief_start_sop
+from briefs.sop_admin import SOPAdmin
 from jobs.display import admin_change_url, duration_text, job_badge, pretty_json, status_badge
 from jobs.exceptions import JobError
 from jobs.models import Job
@@ -303,109 +304,4 @@ class TranscriptAdmin(ReadOnlyAdmin):
         return pretty_json(transcript.segments)
 
 
-@admin.register(SOP)
-class SOPAdmin(ReadOnlyAdmin):
-    list_display = ("sop_title", "brief", "owner", "step_count", "model", "made_by", "created_at")
-    list_filter = (("created_at", admin.DateFieldListFilter),)
-    search_fields = ("brief__title", "owner__username")
-    list_select_related = ("brief", "owner")
-    fieldsets = (
-        (None, {"fields": ("sop_title", "brief_link", "owner", "transcript_link", "made_by")}),
-        ("Procedure", {"fields": ("purpose", "prerequisites", "numbered_steps")}),
-        (
-            "Raw data",
-            {"fields": ("data_json", "model", "prompt_version"), "classes": ("collapse",)},
-        ),
-    )
-    readonly_fields = (
-        "sop_title",
-        "brief_link",
-        "owner",
-        "transcript_link",
-        "made_by",
-        "purpose",
-        "prerequisites",
-        "numbered_steps",
-        "data_json",
-        "model",
-        "prompt_version",
-    )
-
-    @admin.display(description="title")
-    def sop_title(self, sop: SOP) -> str:
-        return sop.title
-
-    @admin.display(description="steps")
-    def step_count(self, sop: SOP) -> int:
-        return len(sop.steps)
-
-    @admin.display(description="made by job")
-    def made_by(self, sop: SOP) -> str:
-        return _made_by(sop.job_id)
-
-    @admin.display(description="brief")
-    def brief_link(self, sop: SOP) -> str:
-        return format_html('<a href="{}">{}</a>', admin_change_url(sop.brief), sop.brief)
-
-    @admin.display(description="transcript")
-    def transcript_link(self, sop: SOP) -> str:
-        if sop.transcript is None:
-            return "—"
-        url = admin_change_url(sop.transcript)
-        return format_html('<a href="{}">Transcript #{}</a>', url, sop.transcript.pk)
-
-    @admin.display(description="purpose")
-    def purpose(self, sop: SOP) -> str:
-        data = sop.data if isinstance(sop.data, dict) else {}
-        return str(data.get("purpose") or "—")
-
-    @admin.display(description="before you start")
-    def prerequisites(self, sop: SOP) -> str:
-        data = sop.data if isinstance(sop.data, dict) else {}
-        items = [str(item) for item in data.get("prerequisites") or [] if item]
-        if not items:
-            return "—"
-        rows = format_html_join("", "<li>{}</li>", ((item,) for item in items))
-        return format_html('<ul class="sop-list">{}</ul>', rows)
-
-    @admin.display(description="steps")
-    def numbered_steps(self, sop: SOP) -> str:
-        steps = [step for step in sop.steps if isinstance(step, dict)]
-        if not steps:
-            return "—"
-        return format_html(
-            '<ol class="sop-steps">{}</ol>',
-            format_html_join("", "{}", ((_step_html(step),) for step in steps)),
-        )
-
-    @admin.display(description="data (JSON)")
-    def data_json(self, sop: SOP) -> str:
-        return pretty_json(sop.data)
-
-
-def _step_html(step: dict[str, Any]) -> SafeString:
-    actions = [str(a) for a in step.get("actions") or [] if a]
-    tools = [str(t) for t in step.get("tools") or [] if t]
-    when = ""
-    start, end = step.get("start"), step.get("end")
-    if isinstance(start, int | float):
-        when = f"{_clock(start)}–{_clock(end if isinstance(end, int | float) else start)}"
-    return format_html(
-        '<li><div class="sop-step-title">{}</div>{}{}</li>',
-        step.get("title") or "Untitled step",
-        format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((a,) for a in actions)))
-        if actions
-        else "",
-        format_html(
-            '<div class="sop-step-meta">{}{}</div>',
-            f"Tools: {', '.join(tools)}" if tools else "",
-            f"{' · ' if tools and when else ''}{'at ' + when if when else ''}",
-        )
-        if tools or when
-        else "",
-    )
-
-
-def _clock(seconds: float) -> str:
-    total = int(seconds)
-    return f"{total // 60:02d}:{total % 60:02d}"
+admin.site.register(SOP, SOPAdmin)

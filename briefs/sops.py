@@ -63,6 +63,8 @@ def sop_validate(data: Any) -> dict[str, Any]:
                 for index, step in enumerate(data["steps"], start=1)
             ],
         }
+    if isinstance(data, dict) and data.get("steps") == []:
+        raise SOPError("An SOP needs at least one step.")
     try:
         checked = schemas.validate(schemas.storable(data), schemas.SOP_SCHEMA, name="SOP")
     except schemas.SchemaMismatch as exc:
@@ -256,4 +258,15 @@ def _from_ok(sop: SOP, rule: Move) -> bool:
 
 
 def _same(a: Any, b: Any) -> bool:
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    """Equal content: 3 and 3.0 seconds are the same time."""
+    return json.dumps(_canon(a), sort_keys=True) == json.dumps(_canon(b), sort_keys=True)
+
+
+def _canon(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _canon(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_canon(item) for item in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return value
