@@ -95,9 +95,7 @@ RULES: dict[str, Rule] = {
     ),
     "admin:briefs_sop_edit": Rule("GET", "/admin/briefs/sop/{sop}/edit/", staff_page()),
     "admin:briefs_sop_compare": Rule("GET", "/admin/briefs/sop/{sop}/compare/", staff_page()),
-    "admin:briefs_sop_restore": Rule(
-        "POST", "/admin/briefs/sop/{sop}/restore/1/", staff_page(302)
-    ),
+    "admin:briefs_sop_restore": Rule("POST", "/admin/briefs/sop/{sop}/restore/1/", staff_page(302)),
     "admin:briefs_sop_review": Rule(
         "POST", "/admin/briefs/sop/{sop}/review/", staff_page(302), body={"move": "submit"}
     ),

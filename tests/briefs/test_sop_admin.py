@@ -177,7 +177,7 @@ def test_review_buttons_follow_state_and_permission(django_user_model, sop):
     html = reviewer.get(change).content.decode()
     assert 'value="approve"' in html and 'value="request_changes"' in html
     denied = editor.post(review, {"move": "approve"})
-    assert "needs briefs.review_sop" in str(list(get_messages(denied.wsgi_request))[0])
+    assert "needs briefs.review_sop" in str(next(iter(get_messages(denied.wsgi_request))))
     reviewer.post(review, {"move": "approve", "comment": "ok"})
     sop.refresh_from_db()
     assert sop.review_state == SOP.ReviewState.APPROVED and sop.approved_version.number == 1
