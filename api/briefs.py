@@ -25,7 +25,6 @@ from api.schemas import (
     TranscriptOut,
     UploadOut,
 )
-from briefs import conf as briefs_conf
 from briefs import services, sops
 from briefs.models import SOP, Brief, Transcript
 from jobs.models import Job
@@ -243,21 +242,11 @@ def upload(
 ) -> Any:
     """Store a file (multipart field `file`) for a brief; put the answer in the brief's
     `assets`. `kind` (video, image, audio, text) is guessed from the name when not given."""
-    limit = briefs_conf.asset_max_bytes()
-    if file.size is not None and file.size > limit:
-        raise ApiError(
-            413,
-            "too_large",
-            f"The file is {file.size:,} bytes; the limit is {limit:,} bytes.",
-            field="file",
-        )
-    if kind is not None and kind not in services.ASSET_KINDS:
-        raise ApiError(
-            422,
-            "invalid_request",
-            f"kind must be one of {', '.join(services.ASSET_KINDS)}.",
-            field="kind",
-        )
+    try:
+        services.asset_check_upload(file=file, kind=kind)
+    except services.UploadRefused as exc:
+        code = "too_large" if exc.status == 413 else "invalid_request"
+        raise ApiError(exc.status, code, str(exc), field=exc.field) from exc
     asset = services.asset_store_upload(owner=request.auth, file=file, kind=kind)  # type: ignore[attr-defined]
     return Status(201, asset)
 

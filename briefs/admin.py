@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -16,6 +17,7 @@ from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
+from briefs.brief_forms import BriefForm
 from briefs.exceptions import BriefError
 from briefs.models import SOP, Brief, Transcript, format_segment
 from briefs.services import brief_start, brief_start_sop
@@ -153,10 +155,19 @@ class BriefAdmin(admin.ModelAdmin):
     actions = (start_pipeline, start_sop)
     inlines = (JobInline,)
     raw_id_fields = ("owner",)
-    readonly_fields = ("status_badge", "failure", "outputs", "created_at", "updated_at")
+    form = BriefForm
+    readonly_fields = (
+        "status_badge",
+        "failure",
+        "outputs",
+        "asset_list",
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
         (None, {"fields": ("title", "owner", "media_type", "status_badge", "failure", "outputs")}),
-        ("What was asked", {"fields": ("query", "description", "assets")}),
+        ("What was asked", {"fields": ("query", "description")}),
+        ("Assets", {"fields": ("asset_list", "uploads", "upload_kind", "remove_assets")}),
         ("Dates", {"fields": ("created_at", "updated_at")}),
     )
     change_form_template = "admin/briefs/brief/change_form.html"
@@ -185,6 +196,40 @@ class BriefAdmin(admin.ModelAdmin):
         if brief is not None and self.has_change_permission(request, brief):
             context["brief_starts"] = [(kind, label) for kind, (label, _) in STARTS.items()]
         return super().render_change_form(request, context, *args, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not obj.assets:  # nothing to remove
+            return [
+                (name, {**opts, "fields": [f for f in opts["fields"] if f != "remove_assets"]})
+                for name, opts in fieldsets
+            ]
+        return fieldsets
+
+    def save_model(self, request: HttpRequest, obj: Brief, form: Any, change: bool) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            assets = form.new_assets(obj)
+            if assets != obj.assets:
+                obj.assets = assets
+                obj.save(update_fields=["assets", "updated_at"])
+
+    @admin.display(description="assets")
+    def asset_list(self, brief: Brief) -> str:
+        assets = [a for a in brief.assets or [] if isinstance(a, dict)]
+        if not assets:
+            return "No assets yet."
+        return format_html(
+            '<ul class="sop-list">{}</ul>',
+            format_html_join(
+                "",
+                "<li>{}: {}</li>",
+                (
+                    (a.get("kind", "?"), a.get("name") or a.get("url") or a.get("file"))
+                    for a in assets
+                ),
+            ),
+        )
 
     @admin.display(description="status")
     def status_badge(self, brief: Brief) -> str:
