@@ -104,3 +104,18 @@ def ffmpeg() -> str:
 
 def ffprobe() -> str:
     return str(_get("FFPROBE_BINARY", "ffprobe"))
+
+
+ACCEL_MODES = ("none", "nginx", "apache")
+
+
+def media_accel_redirect() -> str:
+    """How a checked download leaves: ``none`` (Django streams it), ``nginx``
+    (``X-Accel-Redirect``) or ``apache`` (``X-Sendfile``)."""
+    return str(_get("MEDIA_ACCEL_REDIRECT", "none")).strip().lower()
+
+
+def media_accel_prefix() -> str:
+    """The nginx ``internal`` location that maps onto MEDIA_ROOT."""
+    prefix = str(_get("MEDIA_ACCEL_PREFIX", "/protected-media/"))
+    return prefix if prefix.endswith("/") else prefix + "/"

@@ -55,6 +55,9 @@ DEV_DEFAULTS = {
     "BRIEFS_ALLOW_PRIVATE_URLS": (bool, False),
     "FFMPEG_BINARY": (str, "ffmpeg"),
     "FFPROBE_BINARY": (str, "ffprobe"),
+    # Downloads: after the access check, hand the file to the front server (none|nginx|apache).
+    "MEDIA_ACCEL_REDIRECT": (str, "none"),
+    "MEDIA_ACCEL_PREFIX": (str, "/protected-media/"),
 }
 
 env = environ.Env(**DEV_DEFAULTS)
@@ -209,6 +212,8 @@ BRIEFS_ASSET_FETCH_TIMEOUT = env("BRIEFS_ASSET_FETCH_TIMEOUT")
 BRIEFS_ALLOW_PRIVATE_URLS = env("BRIEFS_ALLOW_PRIVATE_URLS")
 FFMPEG_BINARY = env("FFMPEG_BINARY")
 FFPROBE_BINARY = env("FFPROBE_BINARY")
+MEDIA_ACCEL_REDIRECT = env("MEDIA_ACCEL_REDIRECT")
+MEDIA_ACCEL_PREFIX = env("MEDIA_ACCEL_PREFIX")
 
 LOGGING = {
     "version": 1,
