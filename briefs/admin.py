@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from briefs.brief_forms import BriefForm
 from briefs.exceptions import BriefError
+from briefs.exports import TRANSCRIPT_FORMATS
 from briefs.models import SOP, Brief, Transcript, format_segment
 from briefs.services import brief_start, brief_start_sop
 from briefs.sop_admin import SOPAdmin
@@ -296,7 +297,19 @@ class TranscriptAdmin(ReadOnlyAdmin):
     search_fields = ("brief__title",)
     list_select_related = ("brief",)
     fieldsets = (
-        (None, {"fields": ("brief_link", "language", "model", "prompt_version", "made_by")}),
+        (
+            None,
+            {
+                "fields": (
+                    "brief_link",
+                    "language",
+                    "model",
+                    "prompt_version",
+                    "made_by",
+                    "downloads",
+                )
+            },
+        ),
         ("Transcript", {"fields": ("readable",)}),
         ("Raw data", {"fields": ("segments_json",), "classes": ("collapse",)}),
     )
@@ -306,9 +319,18 @@ class TranscriptAdmin(ReadOnlyAdmin):
         "model",
         "prompt_version",
         "made_by",
+        "downloads",
         "readable",
         "segments_json",
     )
+
+    @admin.display(description="download")
+    def downloads(self, transcript: Transcript) -> str:
+        links = [
+            (f"/api/transcripts/{transcript.pk}/export?format={fmt}", label)
+            for fmt, (_, label) in TRANSCRIPT_FORMATS.items()
+        ]
+        return format_html_join(" · ", '<a href="{}" class="transcript-export">{}</a>', links)
 
     @admin.display(description="segments")
     def segment_count(self, transcript: Transcript) -> int:

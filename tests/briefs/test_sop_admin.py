@@ -201,3 +201,20 @@ def test_change_page_links_to_each_export_and_the_links_work(admin_client, sop):
         url = f"/api/sops/{sop.pk}/export?format={fmt}&amp;version=latest"
         assert url in html
         assert admin_client.get(url.replace("&amp;", "&")).status_code == 200
+
+
+def test_transcript_page_links_to_each_export(admin_client, sop):
+    from briefs.models import Transcript
+
+    transcript = Transcript.objects.create(
+        brief=sop.brief,
+        segments=[{"start": 0, "end": 1, "kind": "speech", "text": "Hi"}],
+        model="m",
+        prompt_version="p",
+    )
+    html = admin_client.get(
+        reverse("admin:briefs_transcript_change", args=[transcript.pk])
+    ).content.decode()
+    for fmt in ("vtt", "srt", "txt"):
+        url = f"/api/transcripts/{transcript.pk}/export?format={fmt}"
+        assert url in html and admin_client.get(url).status_code == 200
