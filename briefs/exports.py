@@ -180,9 +180,16 @@ def _seconds(value: Any, default: float = 0.0) -> float:
     return number if number >= 0 and number == number and number != float("inf") else default
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]#<>])")
+_MD_SPECIAL = re.compile(r"([\\`*_<>])")
+
+
+_MD_LINE_START = re.compile(r"^([#>+=-])")
+_MD_NUMBERED = re.compile(r"^(\d+)([.)])")
 
 
 def _md(text: str) -> str:
-    """One line of plain text, with Markdown's special characters escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    """One line of plain text, with the characters that would turn it into emphasis, code or
+    HTML escaped, and a start that would make a heading, quote or list."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    escaped = _MD_LINE_START.sub(r"\\\1", escaped)
+    return _MD_NUMBERED.sub(r"\1\\\2", escaped)

@@ -8,7 +8,6 @@ admits staff by their session.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from django.contrib import admin, messages
@@ -78,6 +77,41 @@ def steps_html(data: Any, *, seek: bool = False) -> SafeString | str:
     return format_html(
         '<ol class="sop-steps">{}</ol>', format_html_join("", "{}", ((i,) for i in items))
     )
+
+
+def _step_text(step: dict[str, Any] | None) -> str:
+    if step is None:
+        return ""
+    lines = [f"{step['title']} ({step['when']})", *(f"• {a}" for a in step["actions"])]
+    if step["tools"]:
+        lines.append(f"Tools: {', '.join(step['tools'])}")
+    return "\n".join(lines)
+
+
+def compare_rows(left: Any, right: Any) -> list[dict[str, str]]:
+    """Two versions part by part (title, purpose, prerequisites, each step by position), each
+    row marked same, changed, added (only on the right) or removed (only on the left)."""
+    a, b = exports.sop_view(left), exports.sop_view(right)
+    pairs = [
+        ("Title", a["title"], b["title"]),
+        ("Purpose", a["purpose"], b["purpose"]),
+        ("Before you start", "\n".join(a["prerequisites"]), "\n".join(b["prerequisites"])),
+    ]
+    for index in range(max(len(a["steps"]), len(b["steps"]))):
+        pairs.append(
+            (
+                f"Step {index + 1}",
+                _step_text(a["steps"][index] if index < len(a["steps"]) else None),
+                _step_text(b["steps"][index] if index < len(b["steps"]) else None),
+            )
+        )
+    rows = []
+    for label, old, new in pairs:
+        state = (
+            "same" if old == new else "added" if not old else "removed" if not new else "changed"
+        )
+        rows.append({"label": label, "left": old, "right": new, "state": state})
+    return rows
 
 
 class SOPAdmin(admin.ModelAdmin):
@@ -226,12 +260,6 @@ class SOPAdmin(admin.ModelAdmin):
         left = pick("a", numbers[-2] if len(numbers) > 1 else numbers[0])
         right = pick("b", numbers[-1])
         by_number = {v.number: v for v in versions}
-        table = difflib.HtmlDiff(wrapcolumn=70).make_table(
-            exports.sop_markdown(by_number[left].data).splitlines(),
-            exports.sop_markdown(by_number[right].data).splitlines(),
-            f"Version {left}",
-            f"Version {right}",
-        )
         return TemplateResponse(
             request,
             "admin/briefs/sop/compare.html",
@@ -243,8 +271,7 @@ class SOPAdmin(admin.ModelAdmin):
                 "versions": versions,
                 "left": left,
                 "right": right,
-                "table": SafeString(table),  # difflib escapes the text it shows
-                "same": by_number[left].data == by_number[right].data,
+                "rows": compare_rows(by_number[left].data, by_number[right].data),
             },
         )
 

@@ -61,6 +61,14 @@ def test_markdown_has_numbered_steps_with_times_and_escapes_markup(sop):
     assert "- Admin access" in text
 
 
+def test_markdown_text_cannot_start_a_heading_or_a_list(sop):
+    data = DATA | {"purpose": "# Not a heading", "prerequisites": ["1. not a list"]}
+    version = sops.sop_save_version(sop=sop, data=data, author=None)
+    text = exports.export_sop(sop, version, "md", state_label="draft").content.decode()
+    assert "\n\\# Not a heading\n" in text
+    assert "- 1\\. not a list" in text
+
+
 def test_html_is_a_print_page_with_escaped_content(sop):
     html = export(sop, "html").content.decode()
     assert "@page" in html and '<ol class="steps">' in html

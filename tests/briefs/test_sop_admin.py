@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
@@ -147,14 +149,22 @@ def test_a_bad_edit_says_why_and_saves_nothing(admin_client, sop, steps, says):
 
 
 def test_compare_shows_two_versions_side_by_side(admin_client, sop, admin_user):
-    sops.sop_save_version(sop=sop, data=DATA | {"title": "Export <the> report"}, author=admin_user)
-    html = admin_client.get(
-        reverse("admin:briefs_sop_compare", args=[sop.pk]) + "?a=1&b=2"
-    ).content.decode()
-    assert "Version 1" in html and "Version 2" in html and 'class="diff"' in html
-    assert "Export&nbsp;&lt;the&gt;&nbsp;report" in html or "Export &lt;the&gt; report" in html
-    odd = admin_client.get(reverse("admin:briefs_sop_compare", args=[sop.pk]) + "?a=x&b=99")
-    assert odd.status_code == 200
+    steps = [DATA["steps"][0], DATA["steps"][1] | {"title": "Export <XLSX>"}]
+    steps.append(DATA["steps"][1] | {"title": "Mail it"})
+    sops.sop_save_version(sop=sop, data=DATA | {"steps": steps}, author=admin_user)
+    url = reverse("admin:briefs_sop_compare", args=[sop.pk])
+    html = admin_client.get(url + "?a=1&b=2").content.decode()
+    rows = re.findall(r'<tr class="sop-compare-(\w+)">\s*<th scope="row">([^<]+)<', html)
+    assert rows == [
+        ("same", "Title"),
+        ("same", "Purpose"),
+        ("same", "Before you start"),
+        ("same", "Step 1"),
+        ("changed", "Step 2"),
+        ("added", "Step 3"),
+    ]
+    assert "Export &lt;XLSX&gt; (00:10–01:05)<br>• Choose Export" in html
+    assert admin_client.get(url + "?a=x&b=99").status_code == 200
 
 
 def test_restore_from_the_change_page(admin_client, sop, admin_user):
