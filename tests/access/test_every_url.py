@@ -145,6 +145,7 @@ RULES: dict[str, Rule] = {
     "api:upload": Rule("POST", "/api/uploads", api(422)),
     "api:get_transcript": Rule("GET", "/api/transcripts/{transcript}", api(200, 404)),
     "api:get_sop": Rule("GET", "/api/sops/{sop}", api(200, 404)),
+    "api:download_asset": Rule("GET", "/api/briefs/{brief}/assets/0/download", api(200, 404)),
     "api:export_sop": Rule("GET", "/api/sops/{sop}/export?format=pdf", api(200, 404)),
     "api:export_transcript": Rule(
         "GET", "/api/transcripts/{transcript}/export?format=vtt", api(200, 404)
@@ -246,7 +247,14 @@ def world(django_user_model, settings, tmp_path) -> dict[str, Any]:
         client.force_login(user)
         clients[role] = client
     alice = users["user"]
-    brief = Brief.objects.create(owner=alice, title="Mine", query="Q", media_type="text")
+    from django.core.files.base import ContentFile
+
+    from briefs.services import asset_store_upload
+
+    text = asset_store_upload(owner=alice, file=ContentFile(b"words", name="notes.txt"))
+    brief = Brief.objects.create(
+        owner=alice, title="Mine", query="Q", media_type="text", assets=[text]
+    )
     transcript = Transcript.objects.create(
         brief=brief, segments=[], model="offline", prompt_version="t1"
     )
@@ -313,5 +321,6 @@ def test_each_url_answers_each_role_as_documented(key, world):
         if not matches(response, rule.expect[role]):
             wrong[role] = (response.status_code, response.get("Location", ""))
         if role != "staff":  # staff see job tracebacks in the admin, by design
-            assert "Traceback" not in response.content.decode(errors="replace"), (role, path)
+            body = b"".join(response.streaming_content) if response.streaming else response.content
+            assert "Traceback" not in body.decode(errors="replace"), (role, path)
     assert wrong == {}, f"{rule.method} {path}: expected {rule.expect}"

@@ -115,3 +115,39 @@ def test_exports_are_private_and_refuse_bad_formats(as_alice, as_bob, as_staff, 
         response = as_alice.client.get(url, headers=as_alice.headers)
         assert response.status_code == 422, url
         assert "format" in response.json()["message"] + str(response.json()["fields"])
+
+
+@pytest.fixture
+def brief_with_files(alice, settings, tmp_path):
+    from django.core.files.base import ContentFile
+
+    from briefs.services import asset_store_upload
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    video = asset_store_upload(owner=alice, file=ContentFile(b"0123456789" * 100, name="demo.mp4"))
+    return Brief.objects.create(
+        owner=alice,
+        title="Files",
+        query="q",
+        media_type="video",
+        assets=[video, {"kind": "image", "url": "https://example.com/a.png", "name": "a.png"}],
+    )
+
+
+def test_uploaded_assets_download_with_ranges_for_owner_and_staff_only(
+    as_alice, as_bob, as_staff, brief_with_files
+):
+    url = f"/api/briefs/{brief_with_files.pk}/assets/0/download"
+    whole = as_alice.get(url)
+    assert whole.status_code == 200 and b"".join(whole.streaming_content) == b"0123456789" * 100
+    assert whole["Content-Disposition"] == 'attachment; filename="demo.mp4"'
+    assert whole["Accept-Ranges"] == "bytes"
+    part = as_alice.client.get(url, headers=as_alice.headers | {"Range": "bytes=10-14"})
+    assert part.status_code == 206 and b"".join(part.streaming_content) == b"01234"
+    assert part["Content-Range"] == "bytes 10-14/1000"
+    outside = as_alice.client.get(url, headers=as_alice.headers | {"Range": "bytes=5000-"})
+    assert outside.status_code == 416
+    assert as_staff.get(url).status_code == 200
+    assert as_bob.get(url).status_code == 404
+    for other in ("1", "2", "999"):  # a URL asset, past the end
+        assert as_alice.get(url.replace("/0/", f"/{other}/")).status_code == 404
