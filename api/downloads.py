@@ -44,6 +44,8 @@ def download_asset(request: HttpRequest, path: Path[AssetPath]) -> Any:
     assets = brief.assets if isinstance(brief.assets, list) else []
     asset = assets[path.index] if path.index < len(assets) else None
     name = asset.get("file") if isinstance(asset, dict) else None
-    if not name or not isinstance(name, str) or not default_storage.exists(name):
+    if not isinstance(asset, dict) or not isinstance(name, str) or not name:
+        raise not_found(f"Uploaded file {path.index} of brief #{brief.pk}")
+    if not default_storage.exists(name):
         raise not_found(f"Uploaded file {path.index} of brief #{brief.pk}")
     return serving.serve(request, name, filename=str(asset.get("name") or ""), attachment=True)

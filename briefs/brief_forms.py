@@ -48,7 +48,7 @@ class BriefForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         assets = self.instance.assets if isinstance(self.instance.assets, list) else []
-        self.fields["remove_assets"].choices = [
+        self.fields["remove_assets"].choices = [  # type: ignore[attr-defined]
             (str(index), f"{asset.get('kind', '?')}: {asset.get('name') or asset.get('url')}")
             for index, asset in enumerate(assets)
             if isinstance(asset, dict)
@@ -67,7 +67,7 @@ class BriefForm(forms.ModelForm):
                 problems.append(f"{upload.name}: {exc}")
         if problems:
             raise forms.ValidationError(problems)
-        removing = self.data.getlist(self.add_prefix("remove_assets"))
+        removing = self.data.getlist(self.add_prefix("remove_assets"))  # type: ignore[attr-defined]
         kept = len(self.instance.assets or []) - len(removing)
         if kept + len(files) > services.MAX_ASSETS:
             raise forms.ValidationError(f"A brief takes at most {services.MAX_ASSETS} assets.")

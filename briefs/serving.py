@@ -15,7 +15,7 @@ import contextlib
 import mimetypes
 import re
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 from urllib.parse import quote
 
 from django.core.files.storage import default_storage
@@ -63,7 +63,7 @@ def serve(
     filename: str = "",
     content_type: str = "",
     attachment: bool = False,
-) -> HttpResponse:
+) -> HttpResponse | StreamingHttpResponse:
     """The stored file ``name`` as the answer to ``request`` (GET or HEAD)."""
     filename = filename or name.rsplit("/", 1)[-1]
     content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
@@ -87,13 +87,13 @@ def serve(
     first, last = wanted if wanted else (0, size - 1)
     length = max(last - first + 1, 0)
     body: Iterator[bytes] = iter(()) if request.method == "HEAD" else _read(name, first, length)
-    response = StreamingHttpResponse(body, content_type=content_type, status=206 if wanted else 200)
-    response["Content-Length"] = str(length)
+    stream = StreamingHttpResponse(body, content_type=content_type, status=206 if wanted else 200)
+    stream["Content-Length"] = str(length)
     if wanted:
-        response["Content-Range"] = f"bytes {first}-{last}/{size}"
+        stream["Content-Range"] = f"bytes {first}-{last}/{size}"
     with contextlib.suppress(NotImplementedError, OSError):
-        response["Last-Modified"] = http_date(default_storage.get_modified_time(name).timestamp())
-    return _headers(response, filename, attachment)
+        stream["Last-Modified"] = http_date(default_storage.get_modified_time(name).timestamp())
+    return _headers(stream, filename, attachment)
 
 
 def _read(name: str, first: int, length: int) -> Iterator[bytes]:
@@ -111,9 +111,9 @@ def _read(name: str, first: int, length: int) -> Iterator[bytes]:
         handle.close()
 
 
-def _headers(response: HttpResponse, filename: str, attachment: bool) -> HttpResponse:
+def _headers(response: Any, filename: str, attachment: bool) -> Any:
     response["Accept-Ranges"] = "bytes"
-    response["Content-Disposition"] = content_disposition_header(attachment, filename)
+    response["Content-Disposition"] = content_disposition_header(attachment, filename) or ""
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response

@@ -24,7 +24,7 @@ from briefs import exports, sop_forms, sops
 from briefs.models import SOP
 from jobs.display import admin_change_url, pretty_json, status_badge
 
-REVIEW_BADGES = {
+REVIEW_BADGES: dict[str, str] = {
     SOP.ReviewState.DRAFT: "scheduled",
     SOP.ReviewState.IN_REVIEW: "running",
     SOP.ReviewState.APPROVED: "succeeded",

@@ -77,8 +77,9 @@ def test_from_an_uploaded_video_to_an_approved_sop(
 
     # Compare version 1 with version 2, side by side.
     page.click("text=Compare versions")
-    expect(page.locator("table.diff")).to_contain_text("Open the checkout page")
-    expect(page.locator("table.diff")).to_contain_text("Version 1")
+    compared = page.locator("table.sop-compare")
+    expect(compared.locator("tr.sop-compare-changed")).to_contain_text("Open the checkout page")
+    expect(compared.locator("thead")).to_contain_text("Version 1")
     page.screenshot(path=str(screenshots_dir / "admin-sop-compare.png"), full_page=True)
 
     # Downloads from the SOP's and the transcript's pages.
