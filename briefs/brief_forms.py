@@ -6,8 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 
 from briefs import services
+from briefs.exceptions import BriefError
 from briefs.models import Brief
 
 
@@ -73,11 +76,30 @@ class BriefForm(forms.ModelForm):
             raise forms.ValidationError(f"A brief takes at most {services.MAX_ASSETS} assets.")
         return files
 
+    def clean(self) -> dict[str, Any]:
+        """Store the uploads once everything else is valid, for the brief's owner: a file the
+        store refuses (content, quota) becomes a form error and nothing is kept."""
+        cleaned = super().clean() or {}
+        owner = cleaned.get("owner") or getattr(self.instance, "owner", None)
+        files = cleaned.get("uploads") or []
+        if self.errors or not files or owner is None:
+            return cleaned
+        kind = cleaned.get("upload_kind") or None
+        stored: list[dict[str, Any]] = []
+        for upload in files:
+            try:
+                stored.append(services.asset_store_upload(owner=owner, file=upload, kind=kind))
+            except (ValidationError, BriefError) as exc:
+                for asset in stored:
+                    default_storage.delete(asset["file"])
+                messages = getattr(exc, "messages", None) or [str(exc)]
+                self.add_error("uploads", f"{upload.name}: {' '.join(messages)}")
+                return cleaned
+        self.stored = stored
+        return cleaned
+
     def new_assets(self, brief: Brief) -> list[dict[str, Any]]:
-        """Store the uploaded files for the brief's owner; the brief's assets after the changes."""
+        """The brief's assets after the changes: removed ones left out, uploads added."""
         removed = {int(i) for i in self.cleaned_data.get("remove_assets") or []}
         assets = [a for i, a in enumerate(brief.assets or []) if i not in removed]
-        kind = self.cleaned_data.get("upload_kind") or None
-        for upload in self.cleaned_data.get("uploads") or []:
-            assets.append(services.asset_store_upload(owner=brief.owner, file=upload, kind=kind))
-        return assets
+        return assets + getattr(self, "stored", [])
