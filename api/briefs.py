@@ -1,11 +1,15 @@
-"""``/api/briefs``: create briefs, start their jobs, read them back with their jobs, transcript
-and SOP; ``/api/uploads`` stores a file for a brief; ``/api/transcripts`` and ``/api/sops``."""
+"""``/api/briefs``: create briefs, start their jobs, read them back with their status, jobs,
+outputs, transcript and SOP; ``/api/uploads`` stores a file for a brief; ``/api/transcripts``,
+``/api/sops`` and ``/api/outputs/{id}/download``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.core.files.storage import default_storage
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils.http import content_disposition_header
 from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
@@ -25,8 +29,8 @@ from api.schemas import (
     TranscriptOut,
     UploadOut,
 )
-from briefs import services, sops
-from briefs.models import SOP, Brief, Transcript
+from briefs import selectors, services, serving, sops
+from briefs.models import SOP, Artifact, Brief, Transcript
 from jobs.models import Job
 
 router = Router(tags=["briefs"])
@@ -86,8 +90,26 @@ def sop_out(sop: SOP, which: str = "approved") -> dict[str, Any]:
     }
 
 
+def download_url(artifact: Artifact) -> str:
+    return reverse("api:download_output", kwargs={"artifact_id": artifact.pk})
+
+
+def output_out(artifact: Artifact) -> dict[str, Any]:
+    return {
+        "id": artifact.pk,
+        "kind": artifact.kind,
+        "name": artifact.name,
+        "content_type": artifact.content_type,
+        "size": artifact.size,
+        "download_url": download_url(artifact),
+        "step": artifact.step,
+        "job_id": artifact.job_id,
+        "created_at": artifact.created_at,
+    }
+
+
 def brief_out(brief: Brief) -> dict[str, Any]:
-    jobs = list(brief.jobs.order_by("created_at", "id"))
+    jobs = list(selectors.with_brief_id(selectors.brief_jobs(brief=brief)))
     transcript = brief.transcripts.order_by("-created_at", "-id").first()
     sop = brief.sops.order_by("-created_at", "-id").first()
     return {
@@ -103,6 +125,7 @@ def brief_out(brief: Brief) -> dict[str, Any]:
         "updated_at": brief.updated_at,
         "status_url": brief_url(brief.pk),
         "jobs": [job_out(job) for job in jobs],
+        "outputs": [output_out(artifact) for artifact in selectors.brief_outputs(brief=brief)],
         "transcript": transcript_out(transcript) if transcript else None,
         "sop": sop_out(sop) if sop else None,
     }
@@ -157,9 +180,9 @@ class BriefListParams(Schema):
 @router.get("", response={200: BriefListOut, **COMMON_ERRORS})
 def list_briefs(request: HttpRequest, params: Query[BriefListParams]) -> Any:
     """The caller's briefs, newest first (staff: everyone's)."""
-    briefs = access.visible(Brief.objects.with_status(), request.auth)  # type: ignore[attr-defined]
+    briefs = access.visible(Brief.objects.all(), request.auth)  # type: ignore[attr-defined]
     if params.status:
-        briefs = briefs.filter(derived_status=params.status)
+        briefs = briefs.filter(status=params.status)
     rows = [
         {
             "id": brief.pk,
@@ -219,7 +242,8 @@ def integrate_brief(request: HttpRequest, data: BriefIntegrateIn) -> Any:
 
 @router.get("/{brief_id}", response={200: BriefOut, **COMMON_ERRORS, 404: ErrorOut})
 def get_brief(request: HttpRequest, brief_id: Id) -> Any:
-    """A brief with its status (derived from its jobs), its jobs, newest transcript and SOP."""
+    """A brief with its status, its jobs, its outputs (each with a `download_url`), newest
+    transcript and SOP. The status and outputs stay when old jobs are pruned."""
     brief = access.get_visible(Brief.objects.all(), request.auth, brief_id, what="Brief")  # type: ignore[attr-defined]
     return brief_out(brief)
 
@@ -279,3 +303,35 @@ def get_sop(request: HttpRequest, sop_id: Id, params: Query[SOPVersionParams]) -
     """An SOP: by default its approved version; `?version=latest` for the newest edit."""
     sop = access.get_visible(SOP.objects.all(), request.auth, sop_id, what="SOP")  # type: ignore[attr-defined]
     return sop_out(sop, params.version)
+
+
+@results.get(
+    "/outputs/{artifact_id}/download",
+    response={**COMMON_ERRORS, 404: ErrorOut},
+    openapi_extra=serving.OPENAPI_FILE,
+    url_name="download_output",
+)
+def download_output(request: HttpRequest, artifact_id: Id) -> Any:
+    """One output of a brief: the stored file (HTTP `Range` requests honoured, so a player can
+    seek), or the JSON document. Only the brief's owner (and staff) may download it; anyone
+    else gets 404."""
+    artifact = access.get_visible(
+        Artifact.objects.all(),
+        request.auth,  # type: ignore[attr-defined]
+        artifact_id,
+        what="Output",
+        owner_field="brief__owner",
+    )
+    if not artifact.file:
+        response: HttpResponse = JsonResponse(artifact.document, safe=False)
+        response["Content-Disposition"] = content_disposition_header(True, artifact.name)
+        return response
+    if not default_storage.exists(artifact.file.name):
+        raise ApiError(404, "not_found", f"The file of output #{artifact.pk} is missing.")
+    return serving.serve(
+        request,
+        artifact.file.name,
+        filename=artifact.name,
+        content_type=artifact.content_type,
+        attachment=True,
+    )

@@ -6,27 +6,43 @@ in one place (docs/api.md lists them too).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+
+#: The one place each default is written (see ``jobs/conf.py``). Secrets have none.
+DEFAULTS: dict[str, Any] = {
+    "WEBHOOK_SECRET": None,
+    "METRICS_TOKEN": None,
+    "MAX_JOBS_PER_USER": 10,
+    "API_CRON_MAX_JOBS": 100,
+    "API_HEALTH_THRESHOLDS": {},
+}
+
+
+def setting(name: str) -> Any:
+    """The project's value of one of the API's settings, or its default."""
+    return getattr(settings, name, DEFAULTS[name])
 
 
 def webhook_secret() -> str:
     """The shared secret of ``POST /api/cron/process-jobs``; empty: the endpoint is disabled."""
-    return getattr(settings, "WEBHOOK_SECRET", None) or ""
+    return setting("WEBHOOK_SECRET") or ""
 
 
 def metrics_token() -> str:
     """A bearer token that may read ``/metrics`` (for Prometheus); empty: staff only."""
-    return getattr(settings, "METRICS_TOKEN", None) or ""
+    return setting("METRICS_TOKEN") or ""
 
 
 def max_jobs_per_user() -> int:
     """Jobs one (non-staff) user may have waiting or running at once; 0 means no limit."""
-    return int(getattr(settings, "MAX_JOBS_PER_USER", 10))
+    return int(setting("MAX_JOBS_PER_USER"))
 
 
 def cron_max_jobs() -> int:
     """The most jobs one cron request may run."""
-    return int(getattr(settings, "API_CRON_MAX_JOBS", 100))
+    return int(setting("API_CRON_MAX_JOBS"))
 
 
 # --- /api/health -------------------------------------------------------------------------
@@ -45,9 +61,8 @@ HEALTH_MIN_FINISHED = 10
 HEALTH_BACKLOG_PER_SLOT = 50
 
 
-def health_thresholds() -> dict[str, float]:
-    """The thresholds in force; settings ``API_HEALTH_*`` override the defaults above."""
-    defaults = {
+def health_threshold_defaults() -> dict[str, float]:
+    return {
         "wait_degraded_seconds": HEALTH_WAIT_DEGRADED_SECONDS,
         "wait_unhealthy_seconds": HEALTH_WAIT_UNHEALTHY_SECONDS,
         "success_rate_degraded": HEALTH_SUCCESS_DEGRADED,
@@ -55,5 +70,11 @@ def health_thresholds() -> dict[str, float]:
         "min_finished_for_rate": HEALTH_MIN_FINISHED,
         "backlog_per_slot": HEALTH_BACKLOG_PER_SLOT,
     }
-    overrides = getattr(settings, "API_HEALTH_THRESHOLDS", {}) or {}
+
+
+def health_thresholds() -> dict[str, float]:
+    """The thresholds in force; the ``API_HEALTH_THRESHOLDS`` setting (a dict, or in the
+    environment ``key=value,key=value``) overrides the defaults above."""
+    defaults = health_threshold_defaults()
+    overrides = setting("API_HEALTH_THRESHOLDS") or {}
     return {key: float(overrides.get(key, value)) for key, value in defaults.items()}

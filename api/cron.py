@@ -6,7 +6,8 @@ in constant time with the ``WEBHOOK_SECRET`` setting. Without that setting the e
 disabled (503); with a wrong or missing header it answers 401 and runs nothing.
 
 The jobs run through the worker's own code path (claim, lease, timeout, retry): a burst
-``Worker`` in a thread of its own, which stops when ``maxJobs`` were claimed or nothing is ready.
+``WorkerProcess`` in a thread of its own, which stops when ``maxJobs`` were claimed or nothing
+is ready.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from api import conf
 from api.errors import ApiError, ErrorOut, require_object_body
 from api.schemas import QUEUE_PATTERN, no_nul
 from jobs.models import Job
-from jobs.worker import Worker, default_worker_id
+from jobs.worker import WorkerProcess, default_worker_id
 
 logger = logging.getLogger("api")
 router = Router(tags=["cron"])
@@ -75,9 +76,9 @@ class ProcessJobsOut(Schema):
     worker_id: str
 
 
-def run_ready_jobs(*, max_jobs: int, queues: list[str]) -> Worker:
+def run_ready_jobs(*, max_jobs: int, queues: list[str]) -> WorkerProcess:
     """Run up to ``max_jobs`` ready jobs with a burst worker; returns it for its counters."""
-    worker = Worker(
+    worker = WorkerProcess(
         queues=queues,
         concurrency=1,
         burst=True,

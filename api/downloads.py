@@ -18,14 +18,6 @@ from briefs.models import Brief
 
 router = Router(tags=["briefs"])
 
-FILE = {
-    "responses": {
-        200: {"description": "The file.", "content": {"application/octet-stream": {}}},
-        206: {"description": "The requested byte range of the file."},
-        416: {"description": "The requested range is outside the file."},
-    }
-}
-
 
 class AssetPath(Schema):
     brief_id: Id
@@ -35,7 +27,7 @@ class AssetPath(Schema):
 @router.get(
     "/briefs/{brief_id}/assets/{index}/download",
     response={**COMMON_ERRORS, 404: ErrorOut},
-    openapi_extra=FILE,
+    openapi_extra=serving.OPENAPI_FILE,
     url_name="download_asset",
 )
 def download_asset(request: HttpRequest, path: Path[AssetPath]) -> Any:

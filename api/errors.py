@@ -19,7 +19,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from briefs.exceptions import BriefError
-from jobs.exceptions import InsufficientCredits, InvalidPayload, JobError, UnknownJobType
+from jobs.exceptions import EnqueueRefused, InvalidPayload, JobError, UnknownJobType
 
 logger = logging.getLogger("api")
 
@@ -161,9 +161,10 @@ def install(api: NinjaAPI) -> None:
         fields = [{"field": "payload", "location": "body", "message": str(exc)}]
         return respond(request, 422, _body("invalid_payload", str(exc), fields))
 
-    @api.exception_handler(InsufficientCredits)
-    def insufficient_credits(request: HttpRequest, exc: InsufficientCredits) -> HttpResponse:
-        return respond(request, 402, _body("insufficient_credits", f"{exc} Nothing was started."))
+    @api.exception_handler(EnqueueRefused)
+    def enqueue_refused(request: HttpRequest, exc: EnqueueRefused) -> HttpResponse:
+        """A hook receiver refused the work (not enough credits: 402)."""
+        return respond(request, exc.http_status, _body(exc.code, f"{exc} Nothing was started."))
 
     @api.exception_handler(BriefError)
     def brief_error(request: HttpRequest, exc: BriefError) -> HttpResponse:

@@ -14,6 +14,8 @@ from ninja.responses import Status
 from api import access, health
 from api.errors import COMMON_ERRORS, ApiError, ErrorOut, require_object_body
 from api.schemas import MAX_ID, Id, JobListOut, JobOut, JobStartIn, JobStartOut, TypeName
+from briefs import selectors
+from briefs import services as brief_services
 from briefs.models import Brief
 from jobs import registry, services
 from jobs.backends import TASK_JOB_TYPE
@@ -63,7 +65,7 @@ def job_out(job: Job) -> dict[str, Any]:
         "run_at": job.run_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
-        "brief_id": job.brief_id,
+        "brief_id": selectors.brief_id_of(job),
         "depends_on_id": job.depends_on_id,
         "status_url": status_url(job.pk),
         "poll_after": poll_after(job),
@@ -118,10 +120,10 @@ def list_jobs(request: HttpRequest, params: Query[JobListParams]) -> Any:
                 location="query",
             )
         brief = access.get_visible(Brief.objects.all(), user, params.brief_id, what="Brief")
-        jobs = Job.objects.filter(brief=brief).order_by("created_at", "id")
+        jobs = selectors.brief_jobs(brief=brief)
     else:
         jobs = jobs.order_by("-created_at", "-id")
-    rows = [job_out(job) for job in jobs[: params.limit]]
+    rows = [job_out(job) for job in selectors.with_brief_id(jobs)[: params.limit]]
     return {"action": params.action, "count": len(rows), "jobs": rows, "stats": None}
 
 
@@ -182,8 +184,16 @@ def start_job(request: HttpRequest, type: str, data: Body[JobStartIn | None] = N
             delay=timedelta(seconds=data.delay) if data.delay else None,
             unique_key=data.unique_key,
             owner=user,
-            brief=brief,
         )
+        if (
+            brief is not None
+            and job.type in brief_services.BRIEF_JOB_TYPES
+            and job.owner_id == user.pk
+            and selectors.brief_id_of(job) is None
+        ):
+            # The job works for the brief: the brief links it (status, outputs) in the same
+            # transaction as the enqueue.
+            brief_services.brief_link_jobs(brief=brief, jobs=[job])
     if job.owner_id != user.pk and not access.is_staff(user):
         # The unique key is held by someone else's job: never show it.
         raise ApiError(

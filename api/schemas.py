@@ -163,6 +163,18 @@ class SOPOut(Schema):
     version_created_at: datetime
 
 
+class OutputOut(Schema):
+    id: int
+    kind: str = Field(description="analysis, storyboard, image, video, slim_video, …")
+    name: str
+    content_type: str
+    size: int = Field(description="Bytes of the file, or of the JSON document")
+    download_url: str = Field(description="The file or the JSON document (owner or staff)")
+    step: str = Field(description="The job type that made it")
+    job_id: int | None = Field(description="The job that made it; null once that job is pruned")
+    created_at: datetime
+
+
 class BriefOut(Schema):
     id: int
     title: str
@@ -175,7 +187,8 @@ class BriefOut(Schema):
     created_at: datetime
     updated_at: datetime
     status_url: str
-    jobs: list[JobOut]
+    jobs: list[JobOut] = Field(description="Its jobs that still exist (pruning removes old ones)")
+    outputs: list[OutputOut] = Field(description="What its steps made (current outputs)")
     transcript: TranscriptOut | None = Field(description="The newest transcript, if any")
     sop: SOPOut | None = Field(description="The newest SOP, if any")
 

@@ -50,6 +50,16 @@ def targets(results: dict) -> list[dict]:
         ">= 0.7",
         None if ratio is None else ratio >= 0.7,
     )
+    for processes in ("1", "2"):
+        alone = _get(results, "drain", "queue_only", processes, "jobs_per_second")
+        whole = _get(results, "drain", "ours", processes, "jobs_per_second")
+        ratio = whole / alone if whole and alone else None
+        check(
+            f"drain, {processes} process(es): the app with its hook receivers / the queue alone",
+            ratio,
+            ">= 0.95",
+            None if ratio is None else ratio >= 0.95,
+        )
     io = _get(results, "io", "ours", "jobs_per_second")
     check("I/O-bound, 1 process: ours (jobs/s)", io, ">= 100", None if io is None else io >= 100)
     p50 = _get(results, "latency", "ours", "p50_ms")

@@ -52,19 +52,20 @@ class System:
 
 class Ours(System):
     TYPES = {"noop": "noop", "http": "bench_http", "stamp": "bench_stamp"}
+    KEY, LABEL, SUFFIX, SETTINGS = "ours", "ours (jobs)", "", "config.settings"
 
     def __init__(self, base_url: str) -> None:
-        url = database_url(base_url)
+        url = database_url(base_url, self.SUFFIX)
         super().__init__(
-            key="ours",
-            label="ours (jobs)",
+            key=self.KEY,
+            label=self.LABEL,
             url=url,
             done_sql="SELECT count(*) FROM jobs_job WHERE status = 'succeeded'",
             env=base_env(
                 DATABASE_URL=url,
                 JOBS_HANDLER_MODULES="bench.handlers",
                 LOG_LEVEL="WARNING",
-                DJANGO_SETTINGS_MODULE="config.settings",
+                DJANGO_SETTINGS_MODULE=self.SETTINGS,
             ),
         )
 
@@ -86,6 +87,14 @@ class Ours(System):
 
     def tool(self, *args: str) -> dict:
         return run_json([str(OUR_PYTHON), "-m", "bench.ours_tool", *args], self.env)
+
+
+class OursQueueOnly(Ours):
+    """The queue without the product's apps: no hook receivers at all (the "before" of the
+    hooks; see bench/queue_only_settings.py)."""
+
+    KEY, LABEL, SUFFIX = "queue_only", "ours, queue alone", "queue"
+    SETTINGS = "bench.queue_only_settings"
 
 
 class DjangoTasksDB(System):

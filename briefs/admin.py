@@ -1,5 +1,6 @@
-"""The briefs admin: a brief with its jobs, the actions that start its work, and transcripts and
-SOPs shown as documents (timestamped lines, numbered steps), not as raw JSON."""
+"""The briefs admin: a brief with its jobs (its link rows, which outlive pruned jobs) and its
+outputs, the actions that start its work, and transcripts and SOPs shown as documents
+(timestamped lines, numbered steps), not as raw JSON."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -20,12 +22,11 @@ from django.views.decorators.http import require_POST
 from briefs.brief_forms import BriefForm
 from briefs.exceptions import BriefError
 from briefs.exports import TRANSCRIPT_FORMATS
-from briefs.models import SOP, Brief, Transcript, format_segment
+from briefs.models import SOP, Artifact, Brief, BriefJob, Transcript, format_segment
 from briefs.services import brief_start, brief_start_sop
 from briefs.sop_admin import SOPAdmin
 from jobs.display import admin_change_url, duration_text, job_badge, pretty_json, status_badge
 from jobs.exceptions import JobError
-from jobs.models import Job
 
 BRIEF_BADGES: dict[str, str] = {
     Brief.Status.DRAFT: "scheduled",
@@ -77,29 +78,18 @@ def start_sop(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Quer
     _start(modeladmin, request, list(queryset[:100]), "sop")
 
 
-class StatusFilter(admin.SimpleListFilter):
-    title = "status"
-    parameter_name = "status"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return list(Brief.Status.choices)
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Brief]) -> QuerySet[Brief]:
-        if not self.value():
-            return queryset
-        return queryset.filter(derived_status=self.value())  # type: ignore[misc]
+LINK_BADGES: dict[str, str] = {
+    BriefJob.Status.QUEUED: "queued",
+    BriefJob.Status.RUNNING: "running",
+    BriefJob.Status.SUCCEEDED: "succeeded",
+    BriefJob.Status.FAILED: "failed",
+    BriefJob.Status.CANCELLED: "cancelled",
+}
 
 
-class JobInline(admin.TabularInline):
-    model = Job
-    fk_name = "brief"
+class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
-    fields = ("job_link", "type", "badge", "progress_text", "attempts_text", "error_text", "took")
-    readonly_fields = fields
-    ordering = ("id",)
-    verbose_name = "job"
-    verbose_name_plural = "jobs"
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -107,32 +97,91 @@ class JobInline(admin.TabularInline):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+
+class JobLinkInline(ReadOnlyInline):
+    """The brief's jobs as its link rows: the status stays when the job row is pruned."""
+
+    model = BriefJob
+    fields = (
+        "step",
+        "job_type",
+        "badge",
+        "job_link",
+        "progress_text",
+        "attempts_text",
+        "error_text",
+        "took",
+    )
+    readonly_fields = fields
+    ordering = ("id",)
+    verbose_name = "job"
+    verbose_name_plural = "jobs"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BriefJob]:
+        return super().get_queryset(request).select_related("job")
+
     @admin.display(description="job")
-    def job_link(self, job: Job) -> str:
+    def job_link(self, link: BriefJob) -> str:
+        if link.job_id is None:
+            return "deleted"
         return format_html(
-            '<a href="{}">#{}</a>', reverse("admin:jobs_job_change", args=[job.pk]), job.pk
+            '<a href="{}">#{}</a>',
+            reverse("admin:jobs_job_change", args=[link.job_id]),
+            link.job_id,
         )
 
     @admin.display(description="status")
-    def badge(self, job: Job) -> str:
-        return job_badge(job)
+    def badge(self, link: BriefJob) -> str:
+        if link.job is not None:
+            return job_badge(link.job)
+        return status_badge(LINK_BADGES.get(link.status, "queued"), link.get_status_display())
 
     @admin.display(description="progress")
-    def progress_text(self, job: Job) -> str:
-        step = f" · {job.current_step}" if job.current_step else ""
-        return f"{job.progress}%{step}"
+    def progress_text(self, link: BriefJob) -> str:
+        if link.job is None:
+            return "—"
+        step = f" · {link.job.current_step}" if link.job.current_step else ""
+        return f"{link.job.progress}%{step}"
 
     @admin.display(description="attempts")
-    def attempts_text(self, job: Job) -> str:
-        return f"{job.attempts}/{job.max_attempts}"
+    def attempts_text(self, link: BriefJob) -> str:
+        return f"{link.job.attempts}/{link.job.max_attempts}" if link.job is not None else "—"
 
     @admin.display(description="error")
-    def error_text(self, job: Job) -> str:
-        return Truncator(job.error).chars(160) if job.error else "—"
+    def error_text(self, link: BriefJob) -> str:
+        return Truncator(link.error).chars(160) if link.error else "—"
 
     @admin.display(description="took")
-    def took(self, job: Job) -> str:
-        return duration_text(job.duration)
+    def took(self, link: BriefJob) -> str:
+        return duration_text(link.job.duration) if link.job is not None else "—"
+
+
+class ArtifactInline(ReadOnlyInline):
+    """What the brief's steps made (current outputs; a re-run supersedes the earlier ones)."""
+
+    model = Artifact
+    fields = ("kind", "download", "content_type", "size_text", "step", "made_by", "created_at")
+    readonly_fields = fields
+    ordering = ("id",)
+    verbose_name = "output"
+    verbose_name_plural = "outputs"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Artifact]:
+        return super().get_queryset(request).filter(current=True)
+
+    @admin.display(description="name")
+    def download(self, artifact: Artifact) -> str:
+        # The API's download view checks access (owner or staff) and serves file or document.
+        url = reverse("api:download_output", kwargs={"artifact_id": artifact.pk})
+        return format_html('<a href="{}">{}</a>', url, artifact.name)
+
+    @admin.display(description="size")
+    def size_text(self, artifact: Artifact) -> str:
+        return filesizeformat(artifact.size)
+
+    @admin.display(description="made by")
+    def made_by(self, artifact: Artifact) -> str:
+        return _made_by(artifact.job_id)
 
 
 ADMIN_CSS = {"all": ["jobs/admin.css"]}
@@ -148,13 +197,13 @@ class BriefAdmin(admin.ModelAdmin):
         "outputs",
         "created_at",
     )
-    list_filter = (StatusFilter, "media_type", ("created_at", admin.DateFieldListFilter))
+    list_filter = ("status", "media_type", ("created_at", admin.DateFieldListFilter))
     search_fields = ("title", "query", "owner__username", "owner__email")
     date_hierarchy = "created_at"
     list_select_related = ("owner",)
     show_full_result_count = False
     actions = (start_pipeline, start_sop)
-    inlines = (JobInline,)
+    inlines = (JobLinkInline, ArtifactInline)
     raw_id_fields = ("owner",)
     form = BriefForm
     readonly_fields = (
@@ -175,9 +224,6 @@ class BriefAdmin(admin.ModelAdmin):
 
     class Media:
         css = ADMIN_CSS
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Brief]:
-        return super().get_queryset(request).with_status()  # type: ignore[attr-defined]
 
     def get_urls(self) -> list[Any]:
         urls = [

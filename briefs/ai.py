@@ -258,7 +258,7 @@ def generate_video(
     _check(ctx)
     api = client().videos
     # The SDK marks the videos API deprecated (Sora's shutdown); it stays for servers that
-    # still offer it. The default path makes videos from keyframes instead (briefs/steps.py).
+    # still offer it. The default path makes videos from keyframes (briefs/steps/pipeline.py).
     with warnings.catch_warnings(), _errors(f"video generation ({model})"):
         warnings.simplefilter("ignore", DeprecationWarning)
         video = api.create(model=model, prompt=prompt, seconds=str(seconds), size=size)  # type: ignore[arg-type]

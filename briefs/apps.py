@@ -8,4 +8,9 @@ class BriefsConfig(AppConfig):
     verbose_name = "Briefs"
 
     def ready(self) -> None:
-        from briefs import checks, handlers  # noqa: F401 - registers job types and checks
+        from briefs import checks, links, receivers, steps  # noqa: F401 - job types, checks
+        from jobs import display
+
+        receivers.connect()
+        display.register_link_provider(links.job_links)
+        display.register_search_provider(links.search_jobs)

@@ -6,7 +6,6 @@ import shutil
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.checks import Error, Warning, register
 
 from briefs import conf
@@ -28,7 +27,7 @@ def check_ai_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Wa
                 id="briefs.W002",
             )
         )
-    detail = getattr(settings, "OPENAI_IMAGE_DETAIL", "auto") or "auto"
+    detail = conf.setting("OPENAI_IMAGE_DETAIL") or conf.DEFAULTS["OPENAI_IMAGE_DETAIL"]
     if detail not in ("low", "high", "auto"):
         messages.append(Error("OPENAI_IMAGE_DETAIL must be low, high or auto.", id="briefs.E004"))
     if conf.media_accel_redirect() not in conf.ACCEL_MODES:

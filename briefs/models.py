@@ -1,64 +1,32 @@
 """What users ask for, and what the AI steps make of it.
 
-A brief's status is derived from its jobs, never set by hand: ``draft`` with no jobs,
-``processing`` while any job is queued or running, ``failed`` when a job failed or was cancelled
-and none is live, ``completed`` when every job succeeded. A job that a newer job of the same type
-replaced (the step was started again) no longer counts. Transcripts and SOPs keep a nullable
-link to the job that made them, so pruning old jobs never loses a result.
+The briefs app owns everything a user keeps: the brief and its stored ``status``, the links to
+the jobs that work for it (:class:`BriefJob`), and every output a step makes
+(:class:`Artifact`, :class:`Transcript`, :class:`SOP`). Queue rows are history: deleting jobs
+(``prunejobs``, the admin) sets the outputs' and links' ``job`` to null and changes nothing else.
+
+``Brief.status`` is moved by the receivers in ``briefs/receivers.py`` (and by the start
+services), always computed from the brief's link rows by :func:`status_from_links`: ``draft``
+with no links, ``processing`` while any linked job is live (queued or running), ``failed`` when
+the newest link of some job type failed or was cancelled, ``completed`` otherwise. A job that a
+newer job of the same type replaced (the step was started again) no longer counts.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Count, Exists, OuterRef, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 
 LIVE = ("queued", "running")
 BAD = ("failed", "cancelled")
 
 
-def _current_jobs(brief: Any) -> QuerySet[Any]:
-    """A brief's jobs that no newer job of the same type replaced (a retry by starting again)."""
-    from jobs.models import Job
-
-    newer = Job.objects.filter(
-        brief_id=OuterRef("brief_id"), type=OuterRef("type"), pk__gt=OuterRef("pk")
-    )
-    return Job.objects.filter(brief=brief).exclude(Exists(newer))
-
-
-def _count(jobs: QuerySet[Any]) -> Coalesce:
-    counted = jobs.order_by().values("brief_id").annotate(n=Count("pk")).values("n")[:1]
-    return Coalesce(Subquery(counted), Value(0))
-
-
 class BriefQuerySet(models.QuerySet["Brief"]):
-    def with_status(self) -> BriefQuerySet:
-        """Annotate ``derived_status`` (one query for a whole list; ``Brief.status`` uses it).
-
-        Filter on it like a field: ``Brief.objects.with_status().filter(derived_status="failed")``.
-        """
-        from jobs.models import Job
-
-        jobs = Job.objects.filter(brief=OuterRef("pk"))
-        return self.annotate(
-            _jobs_total=_count(jobs),
-            _jobs_live=_count(jobs.filter(status__in=LIVE)),
-            _jobs_bad=_count(_current_jobs(OuterRef("pk")).filter(status__in=BAD)),
-        ).annotate(
-            derived_status=Case(
-                When(_jobs_total=0, then=Value(Brief.Status.DRAFT.value)),
-                When(_jobs_live__gt=0, then=Value(Brief.Status.PROCESSING.value)),
-                When(_jobs_bad__gt=0, then=Value(Brief.Status.FAILED.value)),
-                default=Value(Brief.Status.COMPLETED.value),
-                output_field=models.CharField(max_length=16),
-            )
-        )
-
     def owned_by(self, user: Any) -> BriefQuerySet:
         return self.filter(owner=user)
 
@@ -84,6 +52,9 @@ class Brief(models.Model):
     query = models.TextField(help_text="What the user asked for.")
     media_type = models.CharField(max_length=10, choices=MediaType.choices)
     assets = models.JSONField(default=list, blank=True, help_text="Uploaded files or URLs.")
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True, editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -96,37 +67,16 @@ class Brief(models.Model):
         return self.title
 
     @property
-    def status(self) -> str:
-        """draft / processing / failed / completed, from the brief's jobs.
-
-        Only the newest job of each type counts for ``failed``: starting a failed step again
-        (or requeuing it) and succeeding makes the brief completed.
-        """
-        annotated = self.__dict__.get("derived_status")
-        if annotated is not None:
-            return annotated
-        latest: dict[str, str] = {}
-        live = False
-        for job_type, status in self.jobs.order_by("id").values_list("type", "status"):
-            latest[job_type] = status
-            live = live or status in LIVE
-        if live:
-            return Brief.Status.PROCESSING
-        return status_from_job_statuses(list(latest.values()))
-
-    def get_status_display(self) -> str:
-        return Brief.Status(self.status).label
-
-    @property
     def failure_reason(self) -> str:
-        """Why the brief failed, from its first failed job ("" if nothing failed)."""
-        current = _current_jobs(self)
-        job = current.filter(status="failed").order_by("finished_at", "id").first()
-        if job is None:
-            job = current.filter(status="cancelled").order_by("finished_at", "id").first()
-        if job is None:
+        """Why the brief failed, from its first failed link ("" if nothing failed)."""
+        links = current_links(self.job_links.order_by("id"))
+        bad = [link for link in links if link.status == BriefJob.Status.FAILED]
+        bad = bad or [link for link in links if link.status == BriefJob.Status.CANCELLED]
+        if not bad:
             return ""
-        return f"{job.type} (job #{job.pk}): {_READABLE.sub('', job.error)}"
+        link = min(bad, key=lambda item: (item.finished_at is None, item.finished_at, item.pk))
+        job = f"job #{link.job_id}" if link.job_id else "job deleted"
+        return f"{link.job_type} ({job}): {_READABLE.sub('', link.error)}"
 
     @property
     def video_assets(self) -> list[dict[str, Any]]:
@@ -139,14 +89,109 @@ _READABLE = re.compile(
 )
 
 
-def status_from_job_statuses(statuses: list[str]) -> str:
-    if not statuses:
+def status_from_links(rows: Iterable[tuple[str, str]]) -> str:
+    """The brief status from its links' ``(job_type, status)``, oldest link first."""
+    latest: dict[str, str] = {}
+    live = False
+    for job_type, status in rows:
+        latest[job_type] = status
+        live = live or status in LIVE
+    if not latest:
         return Brief.Status.DRAFT
-    if any(status in LIVE for status in statuses):
+    if live:
         return Brief.Status.PROCESSING
-    if any(status in BAD for status in statuses):
+    if any(status in BAD for status in latest.values()):
         return Brief.Status.FAILED
     return Brief.Status.COMPLETED
+
+
+def current_links(links: Iterable[BriefJob]) -> list[BriefJob]:
+    """The newest link of each job type (links given oldest first)."""
+    latest: dict[str, BriefJob] = {}
+    for link in links:
+        latest[link.job_type] = link
+    return list(latest.values())
+
+
+class BriefJob(models.Model):
+    """A job that works (or worked) for a brief. ``status`` mirrors the job's status as the
+    hooks report it: ``queued`` while the job is live (queued or running), then its outcome;
+    it stays when the job row is deleted (``job`` becomes null)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    brief = models.ForeignKey(Brief, on_delete=models.CASCADE, related_name="job_links")
+    job = models.ForeignKey(
+        "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="brief_links"
+    )
+    job_type = models.CharField(max_length=100)
+    step = models.PositiveSmallIntegerField(default=1, help_text="Position in its chain.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job"], condition=Q(job__isnull=False), name="briefjob_one_brief_per_job"
+            )
+        ]
+        verbose_name = "brief job"
+
+    def __str__(self) -> str:
+        return f"{self.job_type} of brief #{self.brief_id} ({self.status})"
+
+
+class Artifact(models.Model):
+    """One output of a step: a stored file (``file``, a name we chose under MEDIA_ROOT) or a
+    JSON document (``document``). ``meta`` holds what the step said about a file (size in
+    pixels, probe, prompt…). When a step runs again for the same brief, its earlier artifacts
+    are superseded (``current`` false, kept and still downloadable); an earlier row whose file
+    the new run overwrote in place (the slim copy) is replaced instead."""
+
+    class Kind(models.TextChoices):
+        ANALYSIS = "analysis", "Analysis"
+        STORYBOARD = "storyboard", "Storyboard"
+        ASSET_REPORT = "asset_report", "Asset report"
+        TEXT_ANALYSIS = "text_analysis", "Text analysis"
+        IMAGE = "image", "Image"
+        VIDEO = "video", "Video"
+        NARRATION = "narration", "Narration"
+        RENDER_DOCUMENT = "render_document", "Render document"
+        SLIM_VIDEO = "slim_video", "Slim video"
+
+    brief = models.ForeignKey(Brief, on_delete=models.CASCADE, related_name="artifacts")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.BigIntegerField(default=0, help_text="Bytes of the file or of the document.")
+    file = models.FileField(max_length=500, blank=True)
+    document = models.JSONField(null=True, blank=True)
+    meta = models.JSONField(default=dict, blank=True)
+    step = models.CharField(max_length=100, help_text="The job type that made it.")
+    job = models.ForeignKey(
+        "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="artifacts"
+    )
+    current = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index("brief", "step", name="artifact_brief_step_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.name} of brief #{self.brief_id}"
+
+    @property
+    def is_file(self) -> bool:
+        return bool(self.file)
 
 
 class Transcript(models.Model):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from django.conf import settings
+from briefs import conf
 
 #: The version of each prompt in use. A new version: add the file, change the number here.
 CURRENT = {
@@ -32,7 +32,7 @@ class Prompt:
 
 
 def prompts_dir() -> Path:
-    return Path(getattr(settings, "PROMPTS_DIR", settings.BASE_DIR / "prompts"))
+    return conf.prompts_dir()
 
 
 @cache

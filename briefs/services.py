@@ -15,6 +15,7 @@ a URL the ``asset_prep`` step fetches::
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import PurePosixPath
 from typing import Any
@@ -28,9 +29,9 @@ from django.utils.text import get_valid_filename
 
 from briefs import conf
 from briefs.exceptions import BriefError
-from briefs.models import Brief
-from jobs import credits
-from jobs.exceptions import InsufficientCredits
+from briefs.models import Artifact, Brief, BriefJob, status_from_links
+from credits import services as credits
+from credits.exceptions import InsufficientCredits
 from jobs.models import Job
 from jobs.services import enqueue
 
@@ -45,6 +46,10 @@ PIPELINES: dict[str, list[str]] = {
     Brief.MediaType.TEXT: ["analysis", "text_analysis", "render"],
 }
 SOP_STEPS = ["video_slim", "transcribe", "sop_extract"]
+#: Every job type that works for a brief (the hooks' receivers listen to these).
+BRIEF_JOB_TYPES = frozenset(
+    [step for steps in PIPELINES.values() for step in steps] + ["storyboard", *SOP_STEPS]
+)
 
 
 def brief_create(
@@ -207,7 +212,7 @@ def brief_start(*, brief: Brief, use_pipeline: bool = False, storyboard: bool = 
     steps from :data:`PIPELINES`, with ``storyboard`` after ``analysis`` if asked. Each job
     depends on the one before. Raises :class:`BriefError` (nothing created) if the brief is
     already processing or its media type has no pipeline, and
-    :class:`~jobs.exceptions.InsufficientCredits` if the owner cannot pay for every step.
+    :class:`~credits.exceptions.InsufficientCredits` if the owner cannot pay for every step.
     """
     if use_pipeline:
         if brief.media_type not in PIPELINES:
@@ -249,7 +254,8 @@ def _start_chain(brief: Brief, steps: list[str], extra: dict[str, Any]) -> list[
     jobs: list[Job] = []
     with transaction.atomic():
         locked = Brief.objects.select_for_update().get(pk=brief.pk)
-        if locked.jobs.filter(status__in=Job.LIVE_STATUSES).exists():
+        # A live link whose job row was deleted (by hand, while queued) will never move.
+        if locked.job_links.filter(status__in=LIVE_LINKS, job__isnull=False).exists():
             raise BriefError(
                 f"Brief #{brief.pk} is already processing; wait for its jobs or cancel them."
             )
@@ -261,14 +267,105 @@ def _start_chain(brief: Brief, steps: list[str], extra: dict[str, Any]) -> list[
         previous = None
         for step in steps:
             previous = enqueue(
-                step,
-                {"brief_id": brief.pk, **extra},
-                owner=brief.owner,
-                brief=brief,
-                depends_on=previous,
+                step, {"brief_id": brief.pk, **extra}, owner=brief.owner, depends_on=previous
             )
             jobs.append(previous)
+        brief_link_jobs(brief=locked, jobs=jobs)
+    brief.status = locked.status
     return jobs
+
+
+LIVE_LINKS = (BriefJob.Status.QUEUED, BriefJob.Status.RUNNING)
+
+
+def brief_link_jobs(*, brief: Brief, jobs: list[Job]) -> None:
+    """Record that ``jobs`` (in chain order) work for ``brief`` and recompute its status; call
+    inside the transaction that enqueued them."""
+    with transaction.atomic():
+        Brief.objects.select_for_update().filter(pk=brief.pk).values_list("pk").first()
+        BriefJob.objects.bulk_create(
+            BriefJob(
+                brief=brief,
+                job=job,
+                job_type=job.type,
+                step=number,
+                status=job.status,
+                error=job.error,
+                finished_at=job.finished_at,
+            )
+            for number, job in enumerate(jobs, start=1)
+        )
+        brief.status = brief_refresh_status(brief_id=brief.pk)
+
+
+def brief_refresh_status(*, brief_id: int) -> str:
+    """Store the brief's status as its link rows say (never from job rows: they may be gone)."""
+    rows = BriefJob.objects.filter(brief_id=brief_id).order_by("id")
+    status = status_from_links(
+        # A job deleted while still live will never run: it counts as cancelled.
+        (job_type, BriefJob.Status.CANCELLED if job_id is None and status in LIVE_LINKS else status)
+        for job_type, status, job_id in rows.values_list("job_type", "status", "job_id")
+    )
+    Brief.objects.filter(pk=brief_id).exclude(status=status).update(status=status)
+    return status
+
+
+def brief_jobs_moved(*, jobs: list[Job]) -> None:
+    """Mirror the new state of ``jobs`` on their links and recompute their briefs' status (the
+    hooks' receivers call this inside the job's transaction). The briefs are locked first, so two
+    jobs of one brief ending at once cannot both read the other as still live."""
+    links = BriefJob.objects.filter(job_id__in=[job.pk for job in jobs])
+    brief_ids = sorted(set(links.values_list("brief_id", flat=True)))
+    if not brief_ids:
+        return
+    list(Brief.objects.select_for_update().filter(pk__in=brief_ids).values_list("pk", flat=True))
+    for job in jobs:
+        failed = job.status in (BriefJob.Status.FAILED, BriefJob.Status.CANCELLED)
+        BriefJob.objects.filter(job_id=job.pk).update(
+            status=job.status, error=job.error if failed else "", finished_at=job.finished_at
+        )
+    for brief_id in brief_ids:
+        brief_refresh_status(brief_id=brief_id)
+
+
+def artifacts_replace(
+    *, brief: Brief, step: str, job: Job | None, outputs: list[dict[str, Any]]
+) -> list[Artifact]:
+    """Save a step's outputs as artifacts of ``brief``; the step's earlier artifacts are
+    superseded (``current=False``), or deleted when a new output overwrote their file in place.
+
+    Each output: ``kind``, ``name``, ``content_type`` and either ``file`` (a stored name) or
+    ``document`` (JSON), optionally ``meta``.
+    """
+    with transaction.atomic():
+        earlier = Artifact.objects.filter(brief=brief, step=step, current=True)
+        files = [output["file"] for output in outputs if output.get("file")]
+        Artifact.objects.filter(brief=brief, step=step, file__in=files).delete()
+        earlier.update(current=False)
+        return [
+            Artifact.objects.create(
+                brief=brief,
+                step=step,
+                job=job,
+                kind=output["kind"],
+                name=output["name"],
+                content_type=output["content_type"],
+                size=_size(output),
+                file=output.get("file") or "",
+                document=output.get("document"),
+                meta=output.get("meta") or {},
+            )
+            for output in outputs
+        ]
+
+
+def _size(output: dict[str, Any]) -> int:
+    if output.get("file"):
+        try:
+            return int(default_storage.size(output["file"]))
+        except OSError:
+            return 0
+    return len(json.dumps(output.get("document"), ensure_ascii=False).encode())
 
 
 def _storable(text: str) -> bool:

@@ -25,6 +25,15 @@ from django.utils.http import content_disposition_header, http_date
 from briefs import conf
 
 CHUNK = 64 * 1024
+
+#: How a download view describes its answers in the OpenAPI schema (``openapi_extra``).
+OPENAPI_FILE: dict[str, Any] = {
+    "responses": {
+        200: {"description": "The file.", "content": {"application/octet-stream": {}}},
+        206: {"description": "The requested byte range of the file (`Range` header)."},
+        416: {"description": "The requested range is outside the file."},
+    }
+}
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 

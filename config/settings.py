@@ -1,14 +1,25 @@
 """Settings for the jobs app.
 
 Every value that differs between machines comes from the environment, read once here through
-django-environ. Development defaults live in ``DEV_DEFAULTS``; production sets its own values.
+django-environ. Each default is written once: the project's own in ``DEV_DEFAULTS`` below, each
+app's in its ``conf.py`` (``DEFAULTS``), which this module reads the environment with. Production
+sets its own values. The README's configuration table is checked against both by
+``tests/test_settings_documented.py``.
 """
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
+from typing import Any
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from api.conf import DEFAULTS as API_DEFAULTS
+from briefs.conf import DEFAULTS as BRIEFS_DEFAULTS
+from credits.conf import DEFAULTS as CREDITS_DEFAULTS
+from jobs.conf import DEFAULTS as JOBS_DEFAULTS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -20,44 +31,8 @@ DEV_DEFAULTS = {
     "CONN_MAX_AGE": (int, 60),
     "DATABASE_POOL": (bool, False),
     "LOG_LEVEL": (str, "INFO"),
-    "JOBS_LEASE_SECONDS": (float, 30.0),
-    "JOBS_DEFAULT_TIMEOUT": (float, 300.0),
-    "JOBS_DEFAULT_MAX_ATTEMPTS": (int, 3),
-    "JOBS_RETRY_BACKOFF_BASE": (float, 5.0),
-    "JOBS_RETRY_BACKOFF_MAX": (float, 3600.0),
-    "JOBS_GRACE_PERIOD": (float, 30.0),
-    "JOBS_HANDLER_MODULES": (list, []),
-    "JOBS_PREPARED_STATEMENTS": (bool, True),
-    "JOB_RETENTION_DAYS": (int, 7),
-    "MAX_JOBS_PER_USER": (int, 10),
     "MEDIA_ROOT": (str, str(BASE_DIR / "var" / "media")),
     "HTTPS": (bool, False),
-    "CREDITS_STARTING_BALANCE": (int, 100),
-    # OpenAI or any OpenAI-compatible server. No key: the offline provider (labelled results).
-    "OPENAI_API_KEY": (str, ""),
-    "OPENAI_BASE_URL": (str, ""),
-    "OPENAI_MODEL": (str, "gpt-5.4-mini"),
-    "OPENAI_VISION_MODEL": (str, "gpt-5.4-mini"),
-    "OPENAI_IMAGE_DETAIL": (str, "auto"),
-    "OPENAI_TRANSCRIBE_MODEL": (str, "whisper-1"),
-    "OPENAI_IMAGE_MODEL": (str, "gpt-image-2"),
-    "OPENAI_TTS_MODEL": (str, "gpt-4o-mini-tts"),
-    "OPENAI_TTS_VOICE": (str, "alloy"),
-    "OPENAI_VIDEO_MODEL": (str, ""),
-    "OPENAI_TIMEOUT": (float, 120.0),
-    "OPENAI_MAX_RETRIES": (int, 4),
-    "OPENAI_VIDEO_POLL_INTERVAL": (float, 5.0),
-    "BRIEFS_MAX_FRAMES": (int, 120),
-    "BRIEFS_FRAMES_PER_REQUEST": (int, 20),
-    "BRIEFS_AUDIO_CHUNK_SECONDS": (int, 1200),
-    "BRIEFS_ASSET_MAX_BYTES": (int, 500 * 1024 * 1024),
-    "BRIEFS_ASSET_FETCH_TIMEOUT": (float, 30.0),
-    "BRIEFS_ALLOW_PRIVATE_URLS": (bool, False),
-    "FFMPEG_BINARY": (str, "ffmpeg"),
-    "FFPROBE_BINARY": (str, "ffprobe"),
-    # Downloads: after the access check, hand the file to the front server (none|nginx|apache).
-    "MEDIA_ACCEL_REDIRECT": (str, "none"),
-    "MEDIA_ACCEL_PREFIX": (str, "/protected-media/"),
 }
 
 env = environ.Env(**DEV_DEFAULTS)
@@ -77,6 +52,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",
     "jobs",
+    "credits",
     "briefs",
     "api",
 ]
@@ -167,53 +143,30 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
-# The job queue (see jobs/conf.py for what each one means).
-JOBS_LEASE_SECONDS = env("JOBS_LEASE_SECONDS")
-JOBS_DEFAULT_TIMEOUT = env("JOBS_DEFAULT_TIMEOUT")
-JOBS_DEFAULT_MAX_ATTEMPTS = env("JOBS_DEFAULT_MAX_ATTEMPTS")
-JOBS_RETRY_BACKOFF_BASE = env("JOBS_RETRY_BACKOFF_BASE")
-JOBS_RETRY_BACKOFF_MAX = env("JOBS_RETRY_BACKOFF_MAX")
-JOBS_GRACE_PERIOD = env("JOBS_GRACE_PERIOD")
-JOBS_HANDLER_MODULES = env("JOBS_HANDLER_MODULES")
-JOBS_PREPARED_STATEMENTS = env("JOBS_PREPARED_STATEMENTS")
-JOB_RETENTION_DAYS = env("JOB_RETENTION_DAYS")
-
 # Django's Tasks framework: @task functions become jobs that runworker runs (jobs/backends.py).
 TASKS = {"default": {"BACKEND": "jobs.backends.JobsBackend"}}
 
-# The HTTP API (see api/conf.py and docs/api.md). Secrets have no default: unset, the cron
-# endpoint is disabled and /metrics is for staff only.
-WEBHOOK_SECRET = env.str("WEBHOOK_SECRET", default=None)
-METRICS_TOKEN = env.str("METRICS_TOKEN", default=None)
-MAX_JOBS_PER_USER = env("MAX_JOBS_PER_USER")
+# The apps' settings: the queue (jobs/conf.py), credits (credits/conf.py), the AI steps
+# (briefs/conf.py) and the HTTP API (api/conf.py). Each is read from the environment, parsed as
+# the type of its default there.
+# Secrets (OPENAI_API_KEY, WEBHOOK_SECRET, METRICS_TOKEN) have no default and are never logged.
+APP_DEFAULTS: dict[str, Any] = {
+    **JOBS_DEFAULTS,
+    **CREDITS_DEFAULTS,
+    **BRIEFS_DEFAULTS,
+    **API_DEFAULTS,
+}
 
-# Credits (see jobs/credits.py).
-CREDITS_STARTING_BALANCE = env("CREDITS_STARTING_BALANCE")
 
-# The AI steps (see briefs/conf.py). The key is a secret: it has no default and is never logged.
-OPENAI_API_KEY = env("OPENAI_API_KEY")
-OPENAI_BASE_URL = env("OPENAI_BASE_URL")
-OPENAI_MODEL = env("OPENAI_MODEL")
-OPENAI_VISION_MODEL = env("OPENAI_VISION_MODEL")
-OPENAI_IMAGE_DETAIL = env("OPENAI_IMAGE_DETAIL")
-OPENAI_TRANSCRIBE_MODEL = env("OPENAI_TRANSCRIBE_MODEL")
-OPENAI_IMAGE_MODEL = env("OPENAI_IMAGE_MODEL")
-OPENAI_TTS_MODEL = env("OPENAI_TTS_MODEL")
-OPENAI_TTS_VOICE = env("OPENAI_TTS_VOICE")
-OPENAI_VIDEO_MODEL = env("OPENAI_VIDEO_MODEL")
-OPENAI_TIMEOUT = env("OPENAI_TIMEOUT")
-OPENAI_MAX_RETRIES = env("OPENAI_MAX_RETRIES")
-OPENAI_VIDEO_POLL_INTERVAL = env("OPENAI_VIDEO_POLL_INTERVAL")
-BRIEFS_MAX_FRAMES = env("BRIEFS_MAX_FRAMES")
-BRIEFS_FRAMES_PER_REQUEST = env("BRIEFS_FRAMES_PER_REQUEST")
-BRIEFS_AUDIO_CHUNK_SECONDS = env("BRIEFS_AUDIO_CHUNK_SECONDS")
-BRIEFS_ASSET_MAX_BYTES = env("BRIEFS_ASSET_MAX_BYTES")
-BRIEFS_ASSET_FETCH_TIMEOUT = env("BRIEFS_ASSET_FETCH_TIMEOUT")
-BRIEFS_ALLOW_PRIVATE_URLS = env("BRIEFS_ALLOW_PRIVATE_URLS")
-FFMPEG_BINARY = env("FFMPEG_BINARY")
-FFPROBE_BINARY = env("FFPROBE_BINARY")
-MEDIA_ACCEL_REDIRECT = env("MEDIA_ACCEL_REDIRECT")
-MEDIA_ACCEL_PREFIX = env("MEDIA_ACCEL_PREFIX")
+def _from_env(name: str, default: Any) -> Any:
+    cast = str if default is None else type(default)
+    try:
+        return env.get_value(name, cast=cast, default=copy.deepcopy(default))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not a valid {cast.__name__}: {exc}") from None
+
+
+globals().update({name: _from_env(name, default) for name, default in APP_DEFAULTS.items()})
 
 LOGGING = {
     "version": 1,

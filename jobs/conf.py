@@ -1,13 +1,40 @@
-"""The queue's settings, with their defaults, read when asked (never at import time)."""
+"""The queue's settings, with their defaults, read when asked (never at import time).
+
+``DEFAULTS`` is the one place each default is written: the accessors below fall back to it when
+a project leaves a setting out, and ``config/settings.py`` reads the environment with it (the
+type of a default is how its environment variable is parsed). The README's configuration table
+is checked against it by ``tests/test_settings_documented.py``.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    "JOBS_LEASE_SECONDS": 30.0,
+    "JOBS_DEFAULT_TIMEOUT": 300.0,
+    "JOBS_DEFAULT_MAX_ATTEMPTS": 3,
+    "JOBS_RETRY_BACKOFF_BASE": 5.0,
+    "JOBS_RETRY_BACKOFF_MAX": 3600.0,
+    "JOBS_GRACE_PERIOD": 30.0,
+    "JOBS_HANDLER_MODULES": [],
+    "JOBS_PREPARED_STATEMENTS": True,
+    "JOBS_MAX_PAYLOAD_BYTES": 1_000_000,
+    "JOBS_DASHBOARD_TOTALS_TTL": 10.0,
+    "JOB_RETENTION_DAYS": 7,
+}
+
+
+def setting(name: str) -> Any:
+    """The project's value of one of the queue's settings, or its default."""
+    return getattr(settings, name, DEFAULTS[name])
 
 
 def lease_seconds() -> float:
     """How long a claimed job stays a worker's without a heartbeat renewing it."""
-    return float(getattr(settings, "JOBS_LEASE_SECONDS", 30.0))
+    return float(setting("JOBS_LEASE_SECONDS"))
 
 
 def heartbeat_seconds() -> float:
@@ -21,47 +48,47 @@ def worker_stale_seconds() -> float:
 
 
 def default_timeout() -> float:
-    return float(getattr(settings, "JOBS_DEFAULT_TIMEOUT", 300.0))
+    return float(setting("JOBS_DEFAULT_TIMEOUT"))
 
 
 def default_max_attempts() -> int:
-    return int(getattr(settings, "JOBS_DEFAULT_MAX_ATTEMPTS", 3))
+    return int(setting("JOBS_DEFAULT_MAX_ATTEMPTS"))
 
 
 def retry_backoff_base() -> float:
-    return float(getattr(settings, "JOBS_RETRY_BACKOFF_BASE", 5.0))
+    return float(setting("JOBS_RETRY_BACKOFF_BASE"))
 
 
 def retry_backoff_max() -> float:
-    return float(getattr(settings, "JOBS_RETRY_BACKOFF_MAX", 3600.0))
+    return float(setting("JOBS_RETRY_BACKOFF_MAX"))
 
 
 def grace_period() -> float:
     """Seconds a stopping worker lets running jobs finish before giving them back."""
-    return float(getattr(settings, "JOBS_GRACE_PERIOD", 30.0))
+    return float(setting("JOBS_GRACE_PERIOD"))
 
 
 def handler_modules() -> list[str]:
     """Extra modules to import at start-up so that their handlers register."""
-    return list(getattr(settings, "JOBS_HANDLER_MODULES", []))
+    return list(setting("JOBS_HANDLER_MODULES"))
 
 
 def retention_days() -> int:
-    return int(getattr(settings, "JOB_RETENTION_DAYS", 7))
-
-
-def credits_starting_balance() -> int:
-    """Credits a user's account starts with when their first paid job is enqueued."""
-    return int(getattr(settings, "CREDITS_STARTING_BALANCE", 100))
+    return int(setting("JOB_RETENTION_DAYS"))
 
 
 def dashboard_totals_ttl() -> float:
     """Seconds the dashboard reuses its all-time totals of finished jobs (0: never). Counting
     millions of finished rows is the one dashboard query whose cost grows with the table."""
-    return float(getattr(settings, "JOBS_DASHBOARD_TOTALS_TTL", 10.0))
+    return float(setting("JOBS_DASHBOARD_TOTALS_TTL"))
 
 
 def prepare_statements() -> bool:
     """Prepare the worker's claim and completion statements on PostgreSQL (turn off behind a
     pooler in transaction mode that cannot keep prepared statements)."""
-    return bool(getattr(settings, "JOBS_PREPARED_STATEMENTS", True))
+    return bool(setting("JOBS_PREPARED_STATEMENTS"))
+
+
+def max_payload_bytes() -> int:
+    """The largest payload (as JSON) a job may carry."""
+    return int(setting("JOBS_MAX_PAYLOAD_BYTES"))

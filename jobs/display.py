@@ -1,13 +1,15 @@
-"""Small formatting helpers shared by the admin and the dashboard: badges, ages, durations,
-pretty JSON, and links from a job to what it works on."""
+"""Small formatting helpers shared by the admin and the dashboard (badges, ages, durations,
+pretty JSON), and the extension points through which other apps link jobs to what they work on
+and make them searchable."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Model
+from django.db.models import Model, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -95,25 +97,85 @@ def admin_change_url(obj: Model) -> str:
         return ""
 
 
-def job_links(job: Any) -> list[tuple[str, str]]:
-    """(admin url, label) for the brief a job works for, and for the transcript and SOP the job
-    made (or else the brief's latest ones)."""
-    links: list[tuple[str, str]] = []
-    brief = job.brief if job.brief_id else None
-    if brief is None:
-        return links
-    if url := admin_change_url(brief):
-        links.append((url, f"Brief: {brief}"))
-    for related, label in (("transcripts", "Transcript"), ("sops", "SOP")):
-        made = _latest(job, related) or _latest(brief, related)
-        if made is not None and (url := admin_change_url(made)):
-            links.append((url, f"{label} #{made.pk}"))
-    return links
+# --- links and search terms that other apps add -------------------------------------------------
+#
+# The queue knows nothing of what its jobs work for. An app that does (an order, an import, a
+# document...) registers a link provider from its ``AppConfig.ready()``:
+#
+#     def order_links(jobs):          # a page of jobs -> {job id: [(url, label), ...]}
+#         ...
+#     display.register_link_provider(order_links)
+#
+# The admin's job page, the job list ("works on") and the dashboard's job panel show the links;
+# a provider is called once per page, never once per row. A search provider adds to the job
+# admin's search: ``fn(term) -> Q | None``, a filter on ``Job`` for what matches the term.
+
+Link = tuple[str, str]
+LinkProvider = Callable[[Sequence[Any]], Mapping[int, Iterable[Link]]]
+SearchProvider = Callable[[str], Q | None]
+
+_link_providers: list[LinkProvider] = []
+_search_providers: list[SearchProvider] = []
+_PREFETCHED = "_display_links"
 
 
-def _latest(obj: Model, related_name: str) -> Model | None:
-    """The newest row of a reverse relation, if the model has that relation."""
-    manager = getattr(obj, related_name, None)
-    if manager is None:
+def register_link_provider(provider: LinkProvider) -> LinkProvider:
+    """Add a provider of links (usable as a decorator; registering twice is harmless)."""
+    if provider not in _link_providers:
+        _link_providers.append(provider)
+    return provider
+
+
+def unregister_link_provider(provider: LinkProvider) -> None:
+    if provider in _link_providers:
+        _link_providers.remove(provider)
+
+
+def register_search_provider(provider: SearchProvider) -> SearchProvider:
+    if provider not in _search_providers:
+        _search_providers.append(provider)
+    return provider
+
+
+def unregister_search_provider(provider: SearchProvider) -> None:
+    if provider in _search_providers:
+        _search_providers.remove(provider)
+
+
+def links_for(jobs: Sequence[Any]) -> dict[int, list[Link]]:
+    """Every provider's links for these jobs, by job id, in the order providers registered."""
+    found: dict[int, list[Link]] = {job.pk: [] for job in jobs}
+    if not jobs:
+        return found
+    for provider in list(_link_providers):
+        for pk, links in provider(jobs).items():
+            if pk in found:
+                found[pk].extend(links)
+    return found
+
+
+def prefetch_links(jobs: Iterable[Any]) -> None:
+    """Fetch the links of a page of jobs at once; ``job_links`` then reads them from each job."""
+    page = list(jobs)
+    links = links_for(page)
+    for job in page:
+        setattr(job, _PREFETCHED, links.get(job.pk, []))
+
+
+def job_links(job: Any) -> list[Link]:
+    """(url, label) pairs of what the job works on, from the registered providers."""
+    prefetched = getattr(job, _PREFETCHED, None)
+    if prefetched is not None:
+        return prefetched
+    return links_for([job])[job.pk]
+
+
+def search_filter(term: str) -> Q | None:
+    """What the search providers match for ``term`` (None when none matches anything)."""
+    matched = [q for provider in list(_search_providers) if (q := provider(term)) is not None]
+    if not matched:
         return None
-    return manager.order_by("-created_at", "-id").first()
+    combined = matched[0]
+    for q in matched[1:]:
+        combined |= q
+    return combined

@@ -34,13 +34,10 @@ class JobLost(JobError):
     """Raised inside a handler whose job was taken back by another worker (lease expired)."""
 
 
-class InsufficientCredits(JobError):
-    """The owner cannot pay for the job: nothing was enqueued."""
+class EnqueueRefused(JobError):
+    """A hook receiver refused to let jobs be enqueued or requeued (for example: not enough
+    credits). Nothing was written. The message is for the person who asked; ``http_status`` is
+    what an HTTP API should answer, ``code`` a short machine-readable name."""
 
-    def __init__(self, *, needed: int, balance: int, job_type: str) -> None:
-        super().__init__(
-            f"Not enough credits for {job_type!r}: it costs {needed}, the balance is {balance}."
-        )
-        self.needed = needed
-        self.balance = balance
-        self.job_type = job_type
+    http_status = 409
+    code = "enqueue_refused"

@@ -8,11 +8,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from jobs.worker import Worker
+    from jobs.worker import WorkerProcess
 
 
 class HealthServer:
-    def __init__(self, worker: Worker, host: str, port: int) -> None:
+    def __init__(self, worker: WorkerProcess, host: str, port: int) -> None:
         self.worker = worker
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,13 +18,30 @@ from django.db import models, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from jobs import conf, fastpath
+from jobs import conf, fastpath, hooks
 
 
 def storable_text(text: str) -> str:
     """``text`` with what no database column can hold (NUL characters, lone surrogates from
     undecodable bytes) written as visible escapes, so an error message is never lost."""
     return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode()
+
+
+def _atomic_if(needed: bool) -> AbstractContextManager[Any]:
+    """A transaction for hooks to be sent in, only when someone listens: a job type nobody
+    listens for keeps the worker's one-statement fast path."""
+    return transaction.atomic() if needed else nullcontext()
+
+
+def _mirror_successes(outcomes: list[tuple[Job, Any]], held: set[int], now: datetime) -> None:
+    """Mirror a fast-path success on the instances and tell the hook (inside the caller's
+    transaction when anyone listens)."""
+    done = []
+    for job, result in outcomes:
+        if job.pk in held:
+            job._succeeded(result, now)
+            done.append(job)
+    hooks.succeeded.send(done)
 
 
 class JobQuerySet(models.QuerySet["Job"]):
@@ -65,9 +83,16 @@ class JobQuerySet(models.QuerySet["Job"]):
         now = timezone.now()
         lease_until = now + timedelta(seconds=conf.lease_seconds())
         if fastpath.available() and not self.query.has_filters():
-            return fastpath.claim(
-                worker_id=worker_id, limit=limit, queues=queues, now=now, lease_until=lease_until
-            )
+            with _atomic_if(hooks.started.has_receivers):
+                jobs = fastpath.claim(
+                    worker_id=worker_id,
+                    limit=limit,
+                    queues=queues,
+                    now=now,
+                    lease_until=lease_until,
+                )
+                hooks.started.send(jobs)
+            return jobs
         with transaction.atomic():
             jobs = list(
                 self.ready(queues=queues, now=now).select_for_update(
@@ -95,6 +120,7 @@ class JobQuerySet(models.QuerySet["Job"]):
                 JobAttempt(job=job, number=job.attempts, worker_id=worker_id, started_at=now)
                 for job in jobs
             )
+            hooks.started.send(jobs)
         return jobs
 
     def mark_succeeded_many(self, outcomes: Iterable[tuple[Job, Any]]) -> set[int]:
@@ -103,10 +129,9 @@ class JobQuerySet(models.QuerySet["Job"]):
         outcomes = list(outcomes)
         now = timezone.now()
         if fastpath.available():
-            held = fastpath.succeed_many(outcomes, now=now)
-            for job, result in outcomes:
-                if job.pk in held:
-                    job._succeeded(result, now)
+            with _atomic_if(hooks.succeeded.wants_any(job.type for job, _ in outcomes)):
+                held = fastpath.succeed_many(outcomes, now=now)
+                _mirror_successes(outcomes, held, now)
             return held
         return {job.pk for job, result in outcomes if job.mark_succeeded(result)}
 
@@ -124,17 +149,20 @@ class JobQuerySet(models.QuerySet["Job"]):
         outcomes = list(outcomes)
         if fastpath.available() and not self.query.has_filters():
             now = timezone.now()
-            held, jobs = fastpath.succeed_and_claim(
-                outcomes,
-                worker_id=worker_id,
-                limit=max(0, limit),
-                queues=queues,
-                now=now,
-                lease_until=now + timedelta(seconds=conf.lease_seconds()),
+            hooked = hooks.started.has_receivers or hooks.succeeded.wants_any(
+                job.type for job, _ in outcomes
             )
-            for job, result in outcomes:
-                if job.pk in held:
-                    job._succeeded(result, now)
+            with _atomic_if(hooked):
+                held, jobs = fastpath.succeed_and_claim(
+                    outcomes,
+                    worker_id=worker_id,
+                    limit=max(0, limit),
+                    queues=queues,
+                    now=now,
+                    lease_until=now + timedelta(seconds=conf.lease_seconds()),
+                )
+                _mirror_successes(outcomes, held, now)
+                hooks.started.send(jobs)
             return held, jobs
         if not outcomes:
             return set(), self.claim(worker_id=worker_id, limit=limit, queues=queues)
@@ -209,9 +237,6 @@ class Job(models.Model):
         on_delete=models.SET_NULL,
         related_name="jobs",
     )
-    brief = models.ForeignKey(
-        "briefs.Brief", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
-    )
     unique_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 - NULLs never collide
     depends_on = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="dependents"
@@ -249,13 +274,6 @@ class Job(models.Model):
                 "status",
                 name="job_live_queue_type_idx",
                 condition=Q(status__in=["queued", "running"]),
-            ),
-            models.Index(
-                F("priority").desc(),
-                "run_at",
-                "id",
-                name="job_pending_idx",
-                condition=Q(status="queued"),
             ),
             models.Index("run_at", name="job_waiting_idx", condition=Q(status="queued")),
             models.Index("finished_at", "status", name="job_finished_status_idx"),
@@ -302,7 +320,7 @@ class Job(models.Model):
         """Finish the attempt with a result. False when the job is no longer this worker's."""
         now = timezone.now()
         on_success = list(on_success)
-        if not on_success and fastpath.available():
+        if not on_success and fastpath.available() and not hooks.succeeded.wants(self.type):
             if not fastpath.succeed(self, result, now=now):
                 return False
             self._succeeded(result, now)
@@ -327,6 +345,7 @@ class Job(models.Model):
             self._end_attempt(outcome=JobAttempt.Outcome.SUCCEEDED, now=now)
             for callback in on_success:
                 callback()
+            hooks.succeeded.send([self])
         return True
 
     def _succeeded(self, result: Any, now: datetime) -> None:
@@ -360,7 +379,7 @@ class Job(models.Model):
                 return False
             self.status, self.error, self.finished_at = Job.Status.CANCELLED, reason, now
             self._end_attempt(outcome=JobAttempt.Outcome.CANCELLED, error=reason, now=now)
-            self._refund_credits()
+            hooks.cancelled.send([self])
             self._cancel_dependents()
         return True
 
@@ -430,7 +449,8 @@ class Job(models.Model):
         for name, value in fields.items():
             setattr(self, name, value)
         if self.status != Job.Status.QUEUED:
-            self._refund_credits()
+            hook = hooks.failed if self.status == Job.Status.FAILED else hooks.cancelled
+            hook.send([self])
             self._cancel_dependents()
 
     @staticmethod
@@ -438,12 +458,6 @@ class Job(models.Model):
         """Exponential backoff with full jitter between half and the whole step."""
         step = min(conf.retry_backoff_base() * 2 ** (attempt - 1), conf.retry_backoff_max())
         return timedelta(seconds=step * random.uniform(0.5, 1.0))  # noqa: S311
-
-    def _refund_credits(self) -> None:
-        """A job that will never succeed gives its owner's credits back (once)."""
-        from jobs import credits
-
-        credits.refund_job(self)
 
     def _cancel_dependents(self) -> None:
         """Jobs waiting on a job that will never succeed are cancelled, with the reason."""
@@ -461,7 +475,7 @@ class Job(models.Model):
                 status=Job.Status.CANCELLED, error=reason, finished_at=now
             ):
                 self.status, self.error, self.finished_at = Job.Status.CANCELLED, reason, now
-                self._refund_credits()
+                hooks.cancelled.send([self])
                 self._cancel_dependents()
                 return True
             if Job.objects.filter(pk=self.pk, status=Job.Status.RUNNING).update(
@@ -474,13 +488,11 @@ class Job(models.Model):
     def requeue(self, *, now: datetime | None = None) -> bool:
         """Put a failed or cancelled job back in the queue with a fresh attempt count.
 
-        Jobs that were cancelled because this one did not succeed come back with it. A job that
-        costs credits charges its owner again (its credits went back when it failed); without
-        enough credits this raises :class:`~jobs.exceptions.InsufficientCredits` and nothing
-        changes.
+        Jobs that were cancelled because this one did not succeed come back with it. The
+        :data:`~jobs.hooks.requeued` hook hears it in the same transaction; a receiver that
+        refuses (:class:`~jobs.exceptions.EnqueueRefused`, e.g. not enough credits) leaves
+        everything as it was.
         """
-        from jobs import credits
-
         now = now or timezone.now()
         with transaction.atomic():
             if not Job.objects.filter(
@@ -499,7 +511,7 @@ class Job(models.Model):
             ):
                 return False
             self.refresh_from_db()
-            credits.charge_job(self)
+            hooks.requeued.send([self])
             reason = f"Dependency #{self.pk} ({self.type}) did not succeed"
             for job in self.dependents.filter(status=Job.Status.CANCELLED, error=reason):
                 job.requeue(now=now)
@@ -588,53 +600,3 @@ class Worker(models.Model):
 
     def __str__(self) -> str:
         return self.id
-
-
-class CreditAccount(models.Model):
-    """A user's credit balance. Created on the first charge with ``CREDITS_STARTING_BALANCE``.
-
-    The balance only changes through :mod:`jobs.credits`, always together with a
-    :class:`CreditEntry`, so the ledger explains every credit.
-    """
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credit_account"
-    )
-    balance = models.IntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [
-            models.CheckConstraint(condition=Q(balance__gte=0), name="credit_balance_not_negative")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user} ({self.balance} credits)"
-
-
-class CreditEntry(models.Model):
-    """One line of the ledger: a grant, a charge for a job, or a refund of one."""
-
-    class Kind(models.TextChoices):
-        GRANT = "grant", "Grant"
-        CHARGE = "charge", "Charge"
-        REFUND = "refund", "Refund"
-
-    account = models.ForeignKey(CreditAccount, on_delete=models.CASCADE, related_name="entries")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    delta = models.IntegerField(help_text="Credits added (positive) or taken (negative).")
-    balance_after = models.IntegerField()
-    job = models.ForeignKey(
-        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="credit_entries"
-    )
-    job_type = models.CharField(max_length=100, blank=True)
-    note = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name_plural = "credit entries"
-        indexes = [models.Index("account", F("created_at").desc(), name="credit_entry_account_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.delta:+d} -> {self.balance_after}"

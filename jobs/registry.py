@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from jobs import hooks
 from jobs.exceptions import UnknownJobType
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ def register(
             cost=cost,
             description=(func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else "",
         )
+        hooks.forget_types()  # receivers that choose types by a predicate are asked again
         return func
 
     return decorator

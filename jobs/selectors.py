@@ -21,7 +21,7 @@ from jobs.models import Job, Worker
 
 LIST_LIMIT = 20
 # Large columns the dashboard's lists never show (a list row needs the first lines only).
-HEAVY_FIELDS = ("payload", "result", "traceback", "usage", "brief__assets", "brief__query")
+HEAVY_FIELDS = ("payload", "result", "traceback", "usage")
 
 
 def job_counts_by_status() -> dict[str, int]:
@@ -187,14 +187,13 @@ def stuck_count(*, now: datetime | None = None) -> int:
 
 def pending_jobs(*, limit: int = LIST_LIMIT) -> list[Job]:
     """The next jobs a worker will take, in the order it takes them."""
-    return list(Job.objects.ready().select_related("brief").defer(*HEAVY_FIELDS)[:limit])
+    return list(Job.objects.ready().defer(*HEAVY_FIELDS)[:limit])
 
 
 def active_jobs(*, limit: int = 50) -> list[Job]:
     """Running jobs, longest running first."""
     return list(
         Job.objects.filter(status=Job.Status.RUNNING)
-        .select_related("brief")
         .defer(*HEAVY_FIELDS)
         .order_by("started_at", "id")[:limit]
     )
@@ -204,7 +203,6 @@ def recent_failures(*, limit: int = LIST_LIMIT) -> list[Job]:
     """Jobs that failed for good, newest first."""
     return list(
         Job.objects.filter(status=Job.Status.FAILED)
-        .select_related("brief")
         .defer(*HEAVY_FIELDS)
         .order_by("-finished_at", "-id")[:limit]
     )

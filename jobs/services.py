@@ -12,11 +12,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from jobs import conf, credits, registry
+from jobs import conf, hooks, registry
 from jobs.exceptions import InvalidPayload
 from jobs.models import Job
 
@@ -36,15 +35,15 @@ def enqueue(
     delay: float | timedelta | None = None,
     unique_key: str | None = None,
     owner: Any = None,
-    brief: Any = None,
     depends_on: Job | None = None,
     max_attempts: int | None = None,
     timeout: float | None = None,
 ) -> Job:
     """Add one job. With a ``unique_key`` that a queued or running job holds, return that job.
 
-    A job type with a ``cost`` charges ``owner`` in the same transaction; without enough credits
-    :class:`~jobs.exceptions.InsufficientCredits` is raised and nothing is enqueued.
+    The :data:`~jobs.hooks.enqueued` hook hears the new job in the same transaction; a receiver
+    that refuses (:class:`~jobs.exceptions.EnqueueRefused`) leaves nothing enqueued and the
+    caller's transaction usable.
     """
     job = _build(
         type,
@@ -55,16 +54,14 @@ def enqueue(
         delay=delay,
         unique_key=unique_key,
         owner=owner,
-        brief=brief,
         depends_on=depends_on,
         max_attempts=max_attempts,
         timeout=timeout,
     )
-    # Inside a caller's transaction a savepoint costs two round trips, so only a job that may
-    # be refused after its insert (not enough credits) takes one: the refusal then leaves the
-    # caller's transaction usable.
-    paid = owner is not None and credits.cost_of(type) > 0
-    with transaction.atomic(savepoint=paid):
+    # Inside a caller's transaction a savepoint costs two round trips, so only a job that a
+    # receiver may refuse after its insert takes one: the refusal then leaves the caller's
+    # transaction usable.
+    with transaction.atomic(savepoint=hooks.enqueued.wants(type)):
         if unique_key:
             existing = Job.objects.live().filter(unique_key=unique_key).first()
             if existing:
@@ -76,7 +73,7 @@ def enqueue(
                 return Job.objects.live().get(unique_key=unique_key)
         else:
             job.save(force_insert=True)
-        credits.charge_jobs([job])
+        hooks.enqueued.send([job])
         if depends_on is not None and depends_on.status in (
             Job.Status.FAILED,
             Job.Status.CANCELLED,
@@ -93,7 +90,7 @@ def enqueue_many(type: str, payloads: Iterable[dict[str, Any]], **options: Any) 
     jobs = [_build(type, payload, **options) for payload in payloads]
     with transaction.atomic():
         created = Job.objects.bulk_create(jobs, batch_size=1000)
-        credits.charge_jobs(created)
+        hooks.enqueued.send(created)
     return created
 
 
@@ -119,7 +116,6 @@ def _build(
     delay: float | timedelta | None = None,
     unique_key: str | None = None,
     owner: Any = None,
-    brief: Any = None,
     depends_on: Job | None = None,
     max_attempts: int | None = None,
     timeout: float | None = None,
@@ -166,7 +162,6 @@ def _build(
         run_at=run_at or timezone.now(),
         unique_key=unique_key,
         owner=owner,
-        brief=brief,
         depends_on=depends_on,
         max_attempts=max_attempts,
         timeout=timeout,
@@ -220,7 +215,7 @@ def _checked_payload(payload: Any) -> dict[str, Any]:
         size = len(json.dumps(payload, allow_nan=False).encode())
     except (TypeError, ValueError) as exc:
         raise InvalidPayload(f"The payload is not valid JSON: {exc}.") from None
-    limit = getattr(settings, "JOBS_MAX_PAYLOAD_BYTES", 1_000_000)
+    limit = conf.max_payload_bytes()
     if size > limit:
         raise InvalidPayload(f"The payload is {size:,} bytes; the limit is {limit:,} bytes.")
     return payload

@@ -27,7 +27,7 @@ from django_htmx.middleware import HtmxDetails
 
 from jobs import selectors
 from jobs.charts import throughput_chart
-from jobs.exceptions import InsufficientCredits, JobError
+from jobs.exceptions import EnqueueRefused, JobError
 from jobs.forms import EnqueueForm
 from jobs.models import Job
 from jobs.services import enqueue, enqueue_many
@@ -91,7 +91,7 @@ def _permissions(request: HtmxHttpRequest) -> dict[str, bool]:
 def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     job = None
     if (job_id := request.GET.get("job", "")).isdigit():
-        job = Job.objects.select_related("brief").filter(pk=int(job_id)).first()
+        job = Job.objects.filter(pk=int(job_id)).first()
     context = {
         **_overview_context(),
         **_chart_context(),
@@ -157,7 +157,7 @@ def failures(request: HtmxHttpRequest) -> HttpResponse:
 def job_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     """A job's panel. It polls itself while the job is live; once the job is finished the
     answer to a poll carries htmx's "stop polling" status with the final state."""
-    job = get_object_or_404(Job.objects.select_related("brief", "owner"), pk=job_id)
+    job = get_object_or_404(Job.objects.select_related("owner"), pk=job_id)
     context = {"job": job, "attempts": job.attempt_history.all()[:20], **_permissions(request)}
     if not request.htmx:
         return redirect(f"{reverse('jobs:dashboard')}?job={job.pk}")
@@ -197,7 +197,7 @@ def job_requeue(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=job_id)
     try:
         requeued = job.requeue()
-    except InsufficientCredits as exc:
+    except EnqueueRefused as exc:
         return _job_changed(request, job, f"Job #{job.pk} was not requeued: {exc}", ok=False)
     if requeued:
         return _job_changed(request, job, f"Requeued job #{job.pk}.", ok=True)
@@ -237,7 +237,7 @@ def enqueue_jobs(request: HtmxHttpRequest) -> HttpResponse:
             "queue": data["queue"] or None,
             "priority": data["priority"],
             "delay": data["delay"],
-        }  # no owner: staff test work never touches anyone's credits
+        }  # no owner: staff test work is no user's
         try:
             if data["count"] == 1:
                 created = [enqueue(data["type"], data["payload"], **options)]

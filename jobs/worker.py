@@ -33,7 +33,7 @@ from django.db import (
 )
 from django.utils import timezone
 
-from jobs import conf, fastpath, registry
+from jobs import conf, fastpath, hooks, registry
 from jobs.context import JobContext
 from jobs.exceptions import (
     InvalidPayload,
@@ -75,7 +75,7 @@ class _JobThread(threading.Thread):
     A thread stuck in a handler past its timeout is retired: it exits once the handler returns,
     and a fresh thread takes its place."""
 
-    def __init__(self, worker: Worker, index: int) -> None:
+    def __init__(self, worker: WorkerProcess, index: int) -> None:
         super().__init__(name=f"job-{index}", daemon=True)
         self.worker = worker
         self.inbox: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
@@ -101,7 +101,9 @@ class _JobThread(threading.Thread):
             connection.close()
 
 
-class Worker:
+class WorkerProcess:
+    """The runworker process loop (its database record is `jobs.models.Worker`)."""
+
     def __init__(
         self,
         *,
@@ -310,7 +312,7 @@ class Worker:
             handler = registry.get(job.type).handler
             result = handler(job.payload, ctx)
             _ensure_json(result)
-            if not ctx._on_success and fastpath.available():
+            if not ctx._on_success and fastpath.available() and not hooks.succeeded.wants(job.type):
                 # Hand the success to the main loop, which records the successes of all the
                 # jobs that finished meanwhile in one statement (then frees this thread).
                 with self._lock:

@@ -8,7 +8,6 @@ class Migration(migrations.Migration):
     """Indexes for the /test-worker dashboard's aggregates and bounded lists."""
 
     dependencies = [
-        ('briefs', '0001_initial'),
         ('jobs', '0003_job_permissions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

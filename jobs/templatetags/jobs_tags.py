@@ -55,5 +55,5 @@ def pretty(value: Any) -> str:
 
 @register.filter
 def links(job: Any) -> list[tuple[str, str]]:
-    """Admin links to the brief a job works for and its transcript and SOP."""
+    """Links to what a job works on, from the link providers other apps register."""
     return display.job_links(job)

@@ -27,8 +27,9 @@ from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from api.models import ApiToken
-from briefs.models import SOP, Brief, Transcript
-from jobs.models import CreditAccount, Job
+from briefs.models import SOP, Artifact, Brief, Transcript
+from credits.models import CreditAccount
+from jobs.models import Job
 from jobs.models import Worker as WorkerRow
 from jobs.services import enqueue
 
@@ -87,8 +88,11 @@ RULES: dict[str, Rule] = {
     "admin:jobs_job_object_action": Rule(
         "POST", "/admin/jobs/job/{job}/do/cancel/", staff_page(302)
     ),
-    "admin:jobs_creditaccount_grant": Rule(
-        "POST", "/admin/jobs/creditaccount/{credit}/grant/", staff_page(302), body={"amount": "5"}
+    "admin:credits_creditaccount_grant": Rule(
+        "POST",
+        "/admin/credits/creditaccount/{credit}/grant/",
+        staff_page(302),
+        body={"amount": "5"},
     ),
     "admin:briefs_brief_start": Rule(
         "POST", "/admin/briefs/brief/{brief}/start/pipeline/", staff_page(302)
@@ -150,6 +154,7 @@ RULES: dict[str, Rule] = {
     "api:export_transcript": Rule(
         "GET", "/api/transcripts/{transcript}/export?format=vtt", api(200, 404)
     ),
+    "api:download_output": Rule("GET", "/api/outputs/{artifact}/download", api(200, 404)),
     # Only the webhook secret opens the cron endpoint; no token or session does.
     "api:process_jobs": Rule("POST", "/api/cron/process-jobs", same(401), body={}),
     # Metrics: staff (or the METRICS_TOKEN, not set here).
@@ -164,7 +169,7 @@ MODEL_OBJECTS = {
     "auth.user": "user",
     "jobs.job": "job",
     "jobs.worker": "worker",
-    "jobs.creditaccount": "credit",
+    "credits.creditaccount": "credit",
     "briefs.brief": "brief",
     "briefs.transcript": "transcript",
     "briefs.sop": "sop",
@@ -261,6 +266,14 @@ def world(django_user_model, settings, tmp_path) -> dict[str, Any]:
     sop = SOP.objects.create(
         brief=brief, owner=alice, transcript=transcript, data={}, model="x", prompt_version="s1"
     )
+    artifact = Artifact.objects.create(
+        brief=brief,
+        kind="analysis",
+        name="analysis.json",
+        content_type="application/json",
+        document={"summary": "s"},
+        step="analysis",
+    )
     failed = enqueue("noop", {}, owner=alice)
     Job.objects.filter(pk=failed.pk).update(status=Job.Status.FAILED, error="broken")
     worker = WorkerRow.objects.create(id="w-access", hostname="h", pid=1, concurrency=1)
@@ -276,6 +289,7 @@ def world(django_user_model, settings, tmp_path) -> dict[str, Any]:
         "brief": brief.pk,
         "transcript": transcript.pk,
         "sop": sop.pk,
+        "artifact": artifact.pk,
         "token": ApiToken.objects.filter(user=alice).get().pk,
         "job_content_type": ContentType.objects.get_for_model(Job).pk,
     }

@@ -4,8 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from briefs.models import SOP, Brief, Transcript
-from jobs import credits
+from briefs.models import SOP, Brief, BriefJob, Transcript
+from credits import services as credits
 from jobs.models import Job
 
 pytestmark = pytest.mark.django_db
@@ -167,7 +167,15 @@ def test_starting_a_job_on_an_own_brief_links_it(as_alice):
         "job_id"
     ]
 
-    assert Job.objects.get(pk=job_id).brief_id == brief_id
+    link = BriefJob.objects.get(job_id=job_id)
+    assert (link.brief_id, link.job_type, link.status) == (brief_id, "analysis", "queued")
+    assert Brief.objects.get(pk=brief_id).status == "processing"
+    assert as_alice.get(f"/api/jobs/{job_id}").json()["brief_id"] == brief_id
+    # A job type that does not work for briefs is not linked (it would never move the status).
+    payload = {"text": "ok", "brief_id": brief_id}
+    other = as_alice.post("/api/jobs/sentiment_analysis/start", {"payload": payload})
+    assert other.status_code == 202
+    assert not BriefJob.objects.filter(job_id=other.json()["job_id"]).exists()
     bad = as_alice.post("/api/jobs/analysis/start", {"payload": {"brief_id": 2**80}})
     assert bad.status_code == 422
     assert bad.json()["fields"][0]["field"] == "payload.brief_id"

@@ -18,7 +18,8 @@ def run_worker() -> None:
 
 
 def statuses(brief: Brief) -> list[tuple[str, str]]:
-    return list(brief.jobs.order_by("id").values_list("type", "status"))
+    jobs = Job.objects.filter(brief_links__brief=brief).order_by("id")
+    return list(jobs.values_list("type", "status"))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -162,12 +163,16 @@ def test_model_text_the_database_cannot_store_is_cleaned(fake_openai, user, uplo
 
 @pytest.mark.django_db(transaction=True)
 def test_an_empty_transcript_makes_no_sop(user):
+    from briefs.services import brief_link_jobs
     from jobs.services import enqueue
 
     brief = brief_create(owner=user, title="V", query="q", media_type="video")
     Transcript.objects.create(brief=brief, segments=[], model="m", prompt_version="v")
-    job = enqueue("sop_extract", {"brief_id": brief.pk}, owner=user, brief=brief)
+    job = enqueue("sop_extract", {"brief_id": brief.pk}, owner=user)
+    brief_link_jobs(brief=brief, jobs=[job])
     run_worker()
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED and "transcript of brief" in job.error
     assert "is empty" in job.error and not SOP.objects.exists()
+    brief.refresh_from_db()
+    assert brief.status == "failed" and "is empty" in brief.failure_reason

@@ -30,6 +30,8 @@ def test_brief_detail_loads_everything_up_front(user):
     detail = selectors.brief_detail(pk=brief.pk, user=user)
     with CaptureQueriesContext(connection) as queries:
         assert detail.status == "processing"
-        assert [job.type for job in detail.jobs.all()] == ["analysis", "text_analysis", "render"]
+        links = detail.job_links.all()
+        assert [link.job.type for link in links] == ["analysis", "text_analysis", "render"]
+        assert list(detail.artifacts.all()) == []
         assert list(detail.sops.all()) == [] and list(detail.transcripts.all()) == []
     assert len(queries) == 0

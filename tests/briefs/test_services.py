@@ -11,10 +11,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from briefs.exceptions import BriefError
-from briefs.models import Brief, status_from_job_statuses
+from briefs.models import Brief, status_from_links
 from briefs.services import asset_store_upload, brief_create, brief_start, brief_start_sop
-from jobs.exceptions import InsufficientCredits
-from jobs.models import CreditAccount, Job
+from credits.exceptions import InsufficientCredits
+from credits.models import CreditAccount
+from jobs.models import Job
+from tests.support.transitions import finish
 
 
 def make(user, media_type="video", **extra):
@@ -85,7 +87,11 @@ def test_pipeline_by_media_type_each_step_depending_on_the_one_before(user, medi
     assert jobs[0].depends_on is None
     for before, after in itertools.pairwise(jobs):
         assert after.depends_on_id == before.pk
-    assert all(job.brief_id == brief.pk and job.owner_id == user.pk for job in jobs)
+    assert all(job.owner_id == user.pk for job in jobs)
+    links = list(brief.job_links.order_by("id"))
+    assert [(link.job_id, link.job_type, link.step) for link in links] == [
+        (job.pk, job.type, number) for number, job in enumerate(jobs, start=1)
+    ]
     assert all(job.payload == {"brief_id": brief.pk} for job in jobs)
     assert brief.status == Brief.Status.PROCESSING
 
@@ -111,7 +117,7 @@ def test_a_processing_brief_cannot_be_started_again(user):
     brief_start(brief=brief)
     with pytest.raises(BriefError, match="already processing"):
         brief_start(brief=brief, use_pipeline=True)
-    assert brief.jobs.count() == 1
+    assert brief.job_links.count() == 1
 
 
 @pytest.mark.django_db
@@ -127,7 +133,7 @@ def test_starting_needs_credits_for_every_step_or_creates_nothing(user, settings
         "Not enough credits for 'analysis → asset_prep → video_generation → render': "
         "it costs 7, the balance is 6."
     )
-    assert not brief.jobs.exists()
+    assert not brief.job_links.exists()
     assert CreditAccount.objects.get(user=user).balance == 6
 
 
@@ -164,20 +170,27 @@ def test_sop_needs_a_video_brief_with_an_uploaded_video(user, uploaded_video):
     ],
 )
 def test_status_rules(statuses, expected):
-    assert status_from_job_statuses(statuses) == expected
+    rows = [(f"step{index}", status) for index, status in enumerate(statuses)]
+    assert status_from_links(rows) == expected
+
+
+def test_only_the_newest_link_of_a_type_counts_for_failed():
+    assert status_from_links([("analysis", "failed"), ("analysis", "succeeded")]) == "completed"
+    assert status_from_links([("analysis", "succeeded"), ("analysis", "cancelled")]) == "failed"
+    assert status_from_links([("analysis", "running"), ("analysis", "failed")]) == "processing"
 
 
 @pytest.mark.django_db
-def test_status_annotation_matches_the_property_in_one_query(user):
+def test_status_is_stored_and_moved_by_the_jobs_transitions(user):
     draft = make(user)
     processing = make(user)
     brief_start(brief=processing)
     failed, completed = make(user), make(user)
     for brief, status in ((failed, "failed"), (completed, "succeeded")):
         (job,) = brief_start(brief=brief)
-        Job.objects.filter(pk=job.pk).update(status=status)
+        finish(job, status)
     with CaptureQueriesContext(connection) as queries:
-        listed = {b.pk: b.status for b in Brief.objects.with_status()}
+        listed = {b.pk: b.status for b in Brief.objects.all()}
     assert len(queries) == 1
     assert listed == {
         draft.pk: "draft",
@@ -185,31 +198,54 @@ def test_status_annotation_matches_the_property_in_one_query(user):
         failed.pk: "failed",
         completed.pk: "completed",
     }
-    for brief in (draft, processing, failed, completed):
-        assert Brief.objects.get(pk=brief.pk).status == listed[brief.pk]
-    assert list(
-        Brief.objects.with_status().filter(derived_status="failed").values_list("pk", flat=True)
-    ) == [failed.pk]
+    assert list(Brief.objects.filter(status="failed").values_list("pk", flat=True)) == [failed.pk]
 
 
 @pytest.mark.django_db
 def test_starting_a_failed_brief_again_and_succeeding_completes_it(user):
     brief = make(user, "text")
     first = brief_start(brief=brief, use_pipeline=True)
-    Job.objects.filter(pk=first[0].pk).update(status="succeeded")
-    Job.objects.filter(pk=first[1].pk).update(status="failed", error="boom")
-    Job.objects.filter(pk=first[2].pk).update(status="cancelled")
+    finish(first[0], "succeeded")
+    finish(first[1], "failed", error="boom")  # its dependent render is cancelled with it
+    assert Job.objects.get(pk=first[2].pk).status == "cancelled"
     assert Brief.objects.get(pk=brief.pk).status == "failed"
     assert "text_analysis" in brief.failure_reason
 
     again = brief_start(brief=brief, use_pipeline=True)  # a failed brief may start again
-    Job.objects.filter(pk__in=[job.pk for job in again]).update(status="succeeded")
+    for job in again:
+        finish(job, "succeeded")
     assert Brief.objects.get(pk=brief.pk).status == "completed"
-    assert Brief.objects.with_status().get(pk=brief.pk).status == "completed"
     assert brief.failure_reason == ""
 
     (job,) = brief_start(brief=brief)  # another analysis: live again
-    assert Brief.objects.with_status().get(pk=brief.pk).status == "processing"
-    Job.objects.filter(pk=job.pk).update(status="cancelled")
-    assert Brief.objects.with_status().get(pk=brief.pk).status == "failed"
+    assert Brief.objects.get(pk=brief.pk).status == "processing"
+    finish(job, "cancelled")
     assert Brief.objects.get(pk=brief.pk).status == "failed"
+
+
+@pytest.mark.django_db
+def test_requeue_makes_a_failed_brief_processing_and_deleting_jobs_keeps_its_status(user):
+    brief = make(user, "text")
+    (job,) = brief_start(brief=brief)
+    job = finish(job, "failed")
+    assert Brief.objects.get(pk=brief.pk).status == "failed"
+    assert job.requeue()
+    assert Brief.objects.get(pk=brief.pk).status == "processing"
+    finish(job, "succeeded")
+    assert Brief.objects.get(pk=brief.pk).status == "completed"
+    Job.objects.all().delete()
+    brief.refresh_from_db()
+    assert brief.status == "completed"
+    assert brief.job_links.get().job_id is None
+    assert brief.job_links.get().status == "succeeded"
+
+
+@pytest.mark.django_db
+def test_a_live_job_deleted_by_hand_does_not_block_the_brief(user):
+    brief = make(user, "text")
+    (job,) = brief_start(brief=brief)
+    Job.objects.filter(pk=job.pk).delete()  # e.g. staff deleted it in the admin while queued
+    (again,) = brief_start(brief=brief)  # not "already processing"
+    finish(again, "succeeded")
+    assert Brief.objects.get(pk=brief.pk).status == "completed"
+    assert [link.job_id for link in brief.job_links.order_by("id")] == [None, again.pk]

@@ -14,6 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from briefs.models import SOP, Brief, Transcript
+from briefs.services import brief_link_jobs
 from jobs.models import Job
 from jobs.services import enqueue, enqueue_many
 from tests.conftest import wait_for
@@ -113,7 +114,7 @@ def test_screenshots(logged_in, start_worker, screenshots_dir):
 
     sop = seed_brief_with_sop()
     page.goto(f"/admin/briefs/brief/{sop.brief_id}/change/")
-    expect(page.locator("#jobs-group")).to_be_visible()
+    expect(page.locator("#job_links-group")).to_be_visible()
     page.screenshot(path=screenshots_dir / "admin-brief.png", full_page=True)
     page.goto(f"/admin/briefs/sop/{sop.pk}/change/")
     expect(page.locator(".sop-steps")).to_be_visible()
@@ -139,7 +140,6 @@ def seed_brief_with_sop() -> SOP:
             Job.objects.create(
                 type=type_,
                 queue="ai",
-                brief=brief,
                 owner=owner,
                 status=Job.Status.SUCCEEDED,
                 attempts=1,
@@ -151,6 +151,7 @@ def seed_brief_with_sop() -> SOP:
                 result={"ok": True},
             )
         )
+    brief_link_jobs(brief=brief, jobs=jobs)
     transcript = Transcript.objects.create(
         brief=brief,
         job=jobs[1],

@@ -491,7 +491,7 @@ def test_enqueue_needs_permission(client, bare_staff):
 
 
 def test_requeue_without_credits_says_why(staff_client, django_user_model, settings):
-    from tests.jobs.test_admin import paid_failed_job
+    from tests.credits.test_admin import paid_failed_job
 
     job = paid_failed_job(django_user_model.objects.create_user("payer"), settings)
     url = reverse("jobs:job_requeue", args=[job.pk])

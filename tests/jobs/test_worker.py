@@ -11,11 +11,11 @@ from django.db import connection
 from jobs.models import Job, JobAttempt
 from jobs.models import Worker as WorkerRow
 from jobs.services import enqueue
-from jobs.worker import Worker
+from jobs.worker import WorkerProcess
 from tests.conftest import wait_for
 
 
-def start_in_thread(worker: Worker) -> threading.Thread:
+def start_in_thread(worker: WorkerProcess) -> threading.Thread:
     """Run a worker in a thread of this process; its database connection closes with it."""
 
     def target() -> None:
@@ -177,7 +177,7 @@ def test_max_jobs_and_queues_limit_what_a_worker_takes():
 @pytest.mark.django_db(transaction=True)
 def test_a_running_job_stops_at_its_next_check_when_cancelled():
     job = enqueue("sleep", {"seconds": 60})
-    worker = Worker(concurrency=1, poll_interval=0.05, listen=False)
+    worker = WorkerProcess(concurrency=1, poll_interval=0.05, listen=False)
     thread = start_in_thread(worker)
     try:
         wait_for(lambda: Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).exists())
@@ -196,7 +196,7 @@ def test_a_running_job_stops_at_its_next_check_when_cancelled():
 @pytest.mark.django_db(transaction=True)
 def test_stop_gives_unfinished_jobs_back_without_counting_the_attempt():
     job = enqueue("sleep", {"seconds": 60})
-    worker = Worker(concurrency=1, poll_interval=0.05, listen=False, grace_period=0.2)
+    worker = WorkerProcess(concurrency=1, poll_interval=0.05, listen=False, grace_period=0.2)
     thread = start_in_thread(worker)
     wait_for(lambda: Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).exists())
 
@@ -212,7 +212,7 @@ def test_stop_gives_unfinished_jobs_back_without_counting_the_attempt():
 @pytest.mark.django_db(transaction=True)
 def test_progress_is_visible_while_the_job_runs():
     job = enqueue("sleep", {"seconds": 60})
-    worker = Worker(concurrency=1, poll_interval=0.05, listen=False, grace_period=0)
+    worker = WorkerProcess(concurrency=1, poll_interval=0.05, listen=False, grace_period=0)
     thread = start_in_thread(worker)
     try:
         wait_for(lambda: Job.objects.get(pk=job.pk).current_step == "Sleeping 60s")

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import OperationalError
 
-from jobs.worker import Worker
+from jobs.worker import WorkerProcess
 
 MAX_CONCURRENCY = 1000
 MAX_POLL_INTERVAL = 3600.0
@@ -123,7 +123,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         worker_id = options["worker_id"]
         try:
-            worker = Worker(
+            worker = WorkerProcess(
                 queues=options["queues"],
                 concurrency=options["concurrency"],
                 poll_interval=options["poll_interval"],

@@ -3,17 +3,18 @@ succeeds.
 
 Rules (also in the README):
 
-- A job type's ``cost`` comes from the registry (``@register(..., cost=N)``). Cost 0 is free.
+- A job type's ``cost`` comes from the queue's registry (``@register(..., cost=N)``). Cost 0 is
+  free. The queue knows nothing of credits: :mod:`credits.receivers` hears its hooks.
 - Jobs without an owner (system and staff work) and free jobs never touch credits: a user needs
   no account for them.
 - A user's account is created on their first paid job with ``CREDITS_STARTING_BALANCE`` credits
   (a ``grant`` line in the ledger). Staff add credits with :func:`grant`.
 - The charge is one conditional ``UPDATE … SET balance = balance - cost WHERE balance >= cost``
   inside the enqueue transaction: two concurrent enqueues can never overdraw, and without enough
-  credits :class:`~jobs.exceptions.InsufficientCredits` is raised and nothing is enqueued.
+  credits :class:`~credits.exceptions.InsufficientCredits` is raised and nothing is enqueued.
 - A job that fails for good or is cancelled gets its charge back (a ``refund`` line). A job that
   staff requeue is charged again.
-- Every change of a balance writes one :class:`~jobs.models.CreditEntry`, so the ledger always
+- Every change of a balance writes one :class:`~credits.models.CreditEntry`, so the ledger always
   sums to the balance.
 """
 
@@ -25,9 +26,12 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F, Sum
 
-from jobs import conf, registry
-from jobs.exceptions import InsufficientCredits, UnknownJobType
-from jobs.models import CreditAccount, CreditEntry, Job
+from credits import conf
+from credits.exceptions import InsufficientCredits
+from credits.models import CreditAccount, CreditEntry
+from jobs import registry
+from jobs.exceptions import UnknownJobType
+from jobs.models import Job
 
 
 def cost_of(job_type: str) -> int:
@@ -37,12 +41,16 @@ def cost_of(job_type: str) -> int:
         return 0
 
 
+def is_paid(job_type: str) -> bool:
+    return cost_of(job_type) > 0
+
+
 def account_for(user: Any) -> CreditAccount:
     """The user's account, created with the starting balance (and its grant line) if new."""
     account = CreditAccount.objects.filter(user=user).first()
     if account is not None:
         return account
-    starting = conf.credits_starting_balance()
+    starting = conf.starting_balance()
     with transaction.atomic():
         account, created = CreditAccount.objects.get_or_create(
             user=user, defaults={"balance": starting}
@@ -61,7 +69,7 @@ def account_for(user: Any) -> CreditAccount:
 def balance(user: Any) -> int:
     """The user's balance; a user without an account has the starting balance to come."""
     account = CreditAccount.objects.filter(user=user).first()
-    return account.balance if account else conf.credits_starting_balance()
+    return account.balance if account else conf.starting_balance()
 
 
 def grant(user: Any, amount: int, *, note: str = "") -> int:

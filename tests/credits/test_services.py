@@ -9,9 +9,11 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 
-from jobs import credits
-from jobs.exceptions import InsufficientCredits, JobError
-from jobs.models import CreditAccount, CreditEntry, Job
+from credits import services as credits
+from credits.exceptions import InsufficientCredits
+from credits.models import CreditAccount, CreditEntry
+from jobs.exceptions import EnqueueRefused, JobError
+from jobs.models import Job
 from jobs.registry import register
 from jobs.services import enqueue, enqueue_many
 
@@ -66,6 +68,7 @@ def test_not_enough_credits_is_a_clear_error_and_nothing_is_enqueued(user):
     enqueue("test_paid", {}, owner=user)
     with pytest.raises(InsufficientCredits, match="costs 2, the balance is 1") as info:
         enqueue("test_paid", {}, owner=user)
+    assert isinstance(info.value, EnqueueRefused)
     assert isinstance(info.value, JobError)
     assert Job.objects.count() == 2
     assert CreditAccount.objects.get(user=user).balance == 1

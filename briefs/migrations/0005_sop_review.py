@@ -16,7 +16,7 @@ def first_versions(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('briefs', '0002_transcripts_sops'),
+        ('briefs', '0004_backfill_links_status_artifacts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
