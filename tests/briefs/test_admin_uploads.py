@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -10,6 +12,8 @@ from django.urls import reverse
 from briefs.models import Brief
 
 pytestmark = pytest.mark.django_db
+
+ADD = reverse("admin:briefs_brief_add")
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +26,17 @@ def owner(django_user_model):
     return django_user_model.objects.create_user("owner")
 
 
-def form(owner, **extra):
+def management(admin_client, url):
+    """The inline formsets' management fields, as the page renders them."""
+    html = admin_client.get(url).content.decode()
+    return dict(
+        re.findall(
+            r'name="([\w-]+-(?:TOTAL|INITIAL|MIN_NUM|MAX_NUM)_FORMS)"[^>]*value="(\d*)"', html
+        )
+    )
+
+
+def form(owner, admin_client, url, **extra):
     return {
         "title": "Menu",
         "owner": str(owner.pk),
@@ -30,10 +44,7 @@ def form(owner, **extra):
         "query": "Polish it.",
         "description": "",
         "upload_kind": "",
-        "jobs-TOTAL_FORMS": "0",
-        "jobs-INITIAL_FORMS": "0",
-        "jobs-MIN_NUM_FORMS": "0",
-        "jobs-MAX_NUM_FORMS": "1000",
+        **management(admin_client, url),
     } | extra
 
 
@@ -48,7 +59,7 @@ def test_staff_add_a_brief_with_uploaded_files_stored_for_its_owner(admin_client
         SimpleUploadedFile("menu.txt", b"Fresh asparagus."),
         SimpleUploadedFile("photo.png", b"\x89PNG not really"),
     ]
-    response = admin_client.post(reverse("admin:briefs_brief_add"), form(owner, uploads=files))
+    response = admin_client.post(ADD, form(owner, admin_client, ADD, uploads=files))
     assert response.status_code == 302, response.content.decode()[-3000:]
     brief = Brief.objects.get()
     assert [(a["kind"], a["name"]) for a in brief.assets] == [
@@ -66,7 +77,7 @@ def test_uploads_over_the_limit_or_of_unknown_kind_are_refused_and_nothing_is_sa
 ):
     settings.BRIEFS_ASSET_MAX_BYTES = 10
     files = [SimpleUploadedFile("big.txt", b"x" * 11), SimpleUploadedFile("tool.exe", b"MZ")]
-    response = admin_client.post(reverse("admin:briefs_brief_add"), form(owner, uploads=files))
+    response = admin_client.post(ADD, form(owner, admin_client, ADD, uploads=files))
     html = response.content.decode()
     assert response.status_code == 200
     assert "big.txt: The file is 11 bytes; the limit is 10 bytes." in html
@@ -88,7 +99,8 @@ def test_a_kind_can_be_given_and_assets_removed(admin_client, owner):
     assert "image: a.png" in page and 'name="remove_assets"' in page
     upload = SimpleUploadedFile("notes.data", b"plain words")
     response = admin_client.post(
-        url, form(owner, uploads=[upload], upload_kind="text", remove_assets=["0"])
+        url,
+        form(owner, admin_client, url, uploads=[upload], upload_kind="text", remove_assets=["0"]),
     )
     assert response.status_code == 302
     brief.refresh_from_db()
