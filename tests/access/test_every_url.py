@@ -335,6 +335,8 @@ def test_each_url_answers_each_role_as_documented(key, world):
         if not matches(response, rule.expect[role]):
             wrong[role] = (response.status_code, response.get("Location", ""))
         if role != "staff":  # staff see job tracebacks in the admin, by design
-            body = b"".join(response.streaming_content) if response.streaming else response.content
-            assert "Traceback" not in body.decode(errors="replace"), (role, path)
+            answer = (
+                b"".join(response.streaming_content) if response.streaming else response.content
+            )
+            assert "Traceback" not in answer.decode(errors="replace"), (role, path)
     assert wrong == {}, f"{rule.method} {path}: expected {rule.expect}"
