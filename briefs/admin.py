@@ -19,6 +19,7 @@ from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
+from briefs import brief_page
 from briefs.brief_forms import BriefForm
 from briefs.exceptions import BriefError
 from briefs.exports import TRANSCRIPT_FORMATS
@@ -242,6 +243,8 @@ class BriefAdmin(admin.ModelAdmin):
         brief = context.get("original")
         if brief is not None and self.has_change_permission(request, brief):
             context["brief_starts"] = [(kind, label) for kind, (label, _) in STARTS.items()]
+        if brief is not None:
+            context["brief_results"] = brief_page.context(brief)
         return super().render_change_form(request, context, *args, **kwargs)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
