@@ -54,6 +54,24 @@ def test_from_an_uploaded_video_to_an_approved_sop(
     run_worker()
     page.reload()
     sop = SOP.objects.get(brief=brief)
+
+    # The brief page plays the slim video (byte ranges through the checked download view), and
+    # a time in the SOP seeks the player.
+    player = page.locator("#brief-player")
+    expect(player).to_have_attribute("src", re.compile(r"^/api/outputs/\d+/download$"))
+    page.wait_for_function(
+        "() => { const v = document.getElementById('brief-player');"
+        " return v.readyState >= 1 && v.duration > 3; }"
+    )
+    page.evaluate("() => document.getElementById('brief-player').muted = true")
+    last_step = page.locator(".brief-sop a.seek").last
+    target = float(last_step.get_attribute("data-seek"))
+    last_step.click()
+    page.wait_for_function(
+        "(t) => Math.abs(document.getElementById('brief-player').currentTime - t) < 1.5", arg=target
+    )
+    expect(page.locator(".brief-transcript a.seek").first).to_be_visible()
+    page.evaluate("() => document.getElementById('brief-player').pause()")
     page.screenshot(path=str(screenshots_dir / "admin-brief-outputs.png"), full_page=True)
 
     # The SOP: edit a step into version 2.
@@ -99,6 +117,9 @@ def test_from_an_uploaded_video_to_an_approved_sop(
     urls += [
         f"/api/transcripts/{sop.transcript_id}/export?format={f}" for f in ("vtt", "srt", "txt")
     ]
+    urls += [f"/api/outputs/{pk}/download" for pk in brief.artifacts.values_list("pk", flat=True)]
+    urls.append(f"/api/briefs/{brief.pk}/assets/0/download")
+    assert brief.artifacts.filter(kind="slim_video").exists()  # its URL is among them
     stranger = browser.new_context(base_url=live_server.url)  # no admin session
     try:
         for url in urls:
