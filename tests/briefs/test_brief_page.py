@@ -79,8 +79,8 @@ def test_a_brief_with_results_shows_them(admin_client, admin_user):
 
     # the slim copy plays first (the transcript's and SOP's times are into it)
     assert (
-        f'<video id="brief-player" controls preload="metadata" width="640"\n             src="{download(slim)}">'
-        in html
+        '<video id="brief-player" controls preload="metadata" width="640"\n'
+        f'             src="{download(slim)}">' in html
     )
     assert f'data-play="{download(made)}"' in html
     assert f'<img src="{download(image)}" alt="keyframe-1.png"' in html
