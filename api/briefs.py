@@ -69,7 +69,9 @@ def sop_out(sop: SOP, which: str = "approved") -> dict[str, Any]:
     try:
         version = sops.version_for(sop, which)
     except sops.SOPError as exc:
-        raise ApiError(404 if which.isdigit() else 422, "invalid_request", str(exc)) from exc
+        if which.isdigit():
+            raise ApiError(404, "not_found", str(exc)) from exc
+        raise ApiError(422, "invalid_request", str(exc), field="version") from exc
     latest = sops.latest_version(sop)
     data = version.data if isinstance(version.data, dict) else {}
     return {
