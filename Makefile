@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.12 2>/dev/null || echo python3)
 PORT ?= 8000
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: install system-deps run test lint format bench
+.PHONY: install system-deps test-deps run test lint format bench
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12), "Python 3.12 is needed (see .python-version)"'
@@ -19,16 +19,24 @@ install: $(VENV)/.installed system-deps
 system-deps:
 	@scripts/install-system-deps
 
+test-deps:
+	@scripts/install-system-deps --test
+
+# The admin's password goes to var/admin-password.txt (only on the first run) and is printed
+# last, once the web server answers, so the worker's log does not scroll it away.
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
-	$(PY) manage.py createadmin
-	@echo "Open http://127.0.0.1:$(PORT)/admin/ (the worker logs below)."
-	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py createadmin --password-file var/admin-password.txt
+	@trap 'kill $$worker $$web 2>/dev/null; wait $$worker $$web 2>/dev/null' EXIT INT TERM; \
 	  $(PY) manage.py runworker --concurrency 4 & worker=$$!; \
-	  DEBUG=true $(PY) manage.py runserver --noreload 127.0.0.1:$(PORT)
+	  DEBUG=true $(PY) manage.py runserver --noreload 127.0.0.1:$(PORT) & web=$$!; \
+	  $(PY) scripts/wait-for-port 127.0.0.1 $(PORT) 60 && \
+	  $(PY) manage.py createadmin --show-login --password-file var/admin-password.txt \
+	    --url http://127.0.0.1:$(PORT)/admin/; \
+	  wait $$web
 
-test: install
+test: install test-deps
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
@@ -43,5 +51,5 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: install
+bench: install test-deps
 	$(PY) -m bench

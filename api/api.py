@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from api import briefs, cron, errors, health, jobs, queues, usage
+from api import briefs, cron, downloads, errors, exports, health, jobs, queues, usage
 from api.auth import user_auth
 
 api = NinjaAPI(
@@ -25,5 +25,7 @@ api.add_router("/briefs", briefs.router)
 api.add_router("/uploads", briefs.uploads)
 api.add_router("", briefs.results)
 api.add_router("/usage", usage.router)
+api.add_router("", exports.router)
+api.add_router("", downloads.router)
 api.add_router("/cron", cron.router)
 api.add_router("", health.router)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from ninja import Field, File, Form, Query, Router, Schema
@@ -29,8 +29,7 @@ from api.schemas import (
     TranscriptOut,
     UploadOut,
 )
-from briefs import conf as briefs_conf
-from briefs import selectors, services
+from briefs import selectors, services, serving, sops
 from briefs.exceptions import QuotaExceeded
 from briefs.models import SOP, Artifact, Brief, Transcript
 from briefs.spend import selectors as spend
@@ -68,17 +67,31 @@ def transcript_out(transcript: Transcript) -> dict[str, Any]:
     }
 
 
-def sop_out(sop: SOP) -> dict[str, Any]:
+def sop_out(sop: SOP, which: str = "approved") -> dict[str, Any]:
+    """The SOP at one version: the approved one by default (the latest while none is)."""
+    try:
+        version = sops.version_for(sop, which)
+    except sops.SOPError as exc:
+        if which.isdigit():
+            raise ApiError(404, "not_found", str(exc)) from exc
+        raise ApiError(422, "invalid_request", str(exc), field="version") from exc
+    latest = sops.latest_version(sop)
+    data = version.data if isinstance(version.data, dict) else {}
     return {
         "id": sop.pk,
         "brief_id": sop.brief_id,
         "job_id": sop.job_id,
         "transcript_id": sop.transcript_id,
-        "title": sop.title,
-        "data": sop.data if isinstance(sop.data, dict) else {},
+        "title": str(data.get("title") or sop.title),
+        "data": data,
         "model": sop.model,
         "prompt_version": sop.prompt_version,
         "created_at": sop.created_at,
+        "version": version.number,
+        "review_state": sops.state_of(sop, version),
+        "latest_version": latest.number,
+        "approved_version": sop.approved_version.number if sop.approved_version else None,
+        "version_created_at": version.created_at,
     }
 
 
@@ -267,21 +280,11 @@ def upload(
     The content must be a plain file of that kind (a video ffmpeg reads as MP4, MKV/WebM,
     AVI, …; an image PNG, JPEG, GIF, WebP, …; UTF-8 text): anything else, a playlist for one,
     is refused with 422. The stored name is ours. Over the caller's storage quota: 413."""
-    limit = briefs_conf.asset_max_bytes()
-    if file.size is not None and file.size > limit:
-        raise ApiError(
-            413,
-            "too_large",
-            f"The file is {file.size:,} bytes; the limit is {limit:,} bytes.",
-            field="file",
-        )
-    if kind is not None and kind not in services.ASSET_KINDS:
-        raise ApiError(
-            422,
-            "invalid_request",
-            f"kind must be one of {', '.join(services.ASSET_KINDS)}.",
-            field="kind",
-        )
+    try:
+        services.asset_check_upload(file=file, kind=kind)
+    except services.UploadRefused as exc:
+        code = "too_large" if exc.status == 413 else "invalid_request"
+        raise ApiError(exc.status, code, str(exc), field=exc.field) from exc
     try:
         asset = services.asset_store_upload(owner=request.auth, file=file, kind=kind)  # type: ignore[attr-defined]
     except QuotaExceeded as exc:
@@ -303,20 +306,32 @@ def get_transcript(request: HttpRequest, transcript_id: Id) -> Any:
     return transcript_out(transcript)
 
 
+class SOPVersionParams(Schema):
+    version: str = Field(
+        "approved",
+        pattern=r"^(approved|latest|[1-9][0-9]{0,8})$",
+        description="`approved` (default: the approved version, or the latest while none "
+        "is), `latest`, or a version number.",
+    )
+
+
 @results.get("/sops/{sop_id}", response={200: SOPOut, **COMMON_ERRORS, 404: ErrorOut})
-def get_sop(request: HttpRequest, sop_id: Id) -> Any:
+def get_sop(request: HttpRequest, sop_id: Id, params: Query[SOPVersionParams]) -> Any:
+    """An SOP: by default its approved version; `?version=latest` for the newest edit."""
     sop = access.get_visible(SOP.objects.all(), request.auth, sop_id, what="SOP")  # type: ignore[attr-defined]
-    return sop_out(sop)
+    return sop_out(sop, params.version)
 
 
 @results.get(
     "/outputs/{artifact_id}/download",
-    response={200: None, **COMMON_ERRORS, 404: ErrorOut},
+    response={**COMMON_ERRORS, 404: ErrorOut},
+    openapi_extra=serving.OPENAPI_FILE,
     url_name="download_output",
 )
-def download_output(request: HttpRequest, artifact_id: Id) -> HttpResponse | FileResponse:
-    """One output of a brief: the stored file, or the JSON document. Only the brief's owner
-    (and staff) may download it; anyone else gets 404."""
+def download_output(request: HttpRequest, artifact_id: Id) -> Any:
+    """One output of a brief: the stored file (HTTP `Range` requests honoured, so a player can
+    seek), or the JSON document. Only the brief's owner (and staff) may download it; anyone
+    else gets 404."""
     artifact = access.get_visible(
         Artifact.objects.all(),
         request.auth,  # type: ignore[attr-defined]
@@ -331,9 +346,10 @@ def download_output(request: HttpRequest, artifact_id: Id) -> HttpResponse | Fil
         return response
     if not default_storage.exists(artifact.file.name):
         raise ApiError(404, "not_found", f"The file of output #{artifact.pk} is missing.")
-    return FileResponse(
-        default_storage.open(artifact.file.name, "rb"),
-        as_attachment=True,
+    return serving.serve(
+        request,
+        artifact.file.name,
         filename=artifact.name,
         content_type=artifact.content_type,
+        attachment=True,
     )

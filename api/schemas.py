@@ -172,6 +172,14 @@ class SOPOut(Schema):
     model: str
     prompt_version: str
     created_at: datetime
+    version: int = Field(description="The version served (see `?version=`).")
+    review_state: str = Field(
+        description="draft, in_review, approved, changes_requested; `superseded` for an "
+        "older version that is not the approved one."
+    )
+    latest_version: int
+    approved_version: int | None
+    version_created_at: datetime
 
 
 class OutputOut(Schema):

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -18,9 +19,13 @@ from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
+from briefs import brief_page
+from briefs.brief_forms import BriefForm
 from briefs.exceptions import BriefError
+from briefs.exports import TRANSCRIPT_FORMATS
 from briefs.models import SOP, Artifact, Brief, BriefJob, Transcript, format_segment
 from briefs.services import brief_start, brief_start_sop
+from briefs.sop_admin import SOPAdmin
 from jobs.display import admin_change_url, duration_text, job_badge, pretty_json, status_badge
 from jobs.exceptions import JobError
 
@@ -201,11 +206,13 @@ class BriefAdmin(admin.ModelAdmin):
     actions = (start_pipeline, start_sop)
     inlines = (JobLinkInline, ArtifactInline)
     raw_id_fields = ("owner",)
+    form = BriefForm
     readonly_fields = (
         "status_badge",
         "failure",
         "outputs",
         "ai_cost",
+        "asset_list",
         "created_at",
         "updated_at",
     )
@@ -224,7 +231,8 @@ class BriefAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("What was asked", {"fields": ("query", "description", "assets")}),
+        ("What was asked", {"fields": ("query", "description")}),
+        ("Assets", {"fields": ("asset_list", "uploads", "upload_kind", "remove_assets")}),
         ("Dates", {"fields": ("created_at", "updated_at")}),
     )
     change_form_template = "admin/briefs/brief/change_form.html"
@@ -249,7 +257,43 @@ class BriefAdmin(admin.ModelAdmin):
         brief = context.get("original")
         if brief is not None and self.has_change_permission(request, brief):
             context["brief_starts"] = [(kind, label) for kind, (label, _) in STARTS.items()]
+        if brief is not None:
+            context["brief_results"] = brief_page.context(brief)
         return super().render_change_form(request, context, *args, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not obj.assets:  # nothing to remove
+            return [
+                (name, {**opts, "fields": [f for f in opts["fields"] if f != "remove_assets"]})
+                for name, opts in fieldsets
+            ]
+        return fieldsets
+
+    def save_model(self, request: HttpRequest, obj: Brief, form: Any, change: bool) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            assets = form.new_assets(obj)
+            if assets != obj.assets:
+                obj.assets = assets
+                obj.save(update_fields=["assets", "updated_at"])
+
+    @admin.display(description="assets")
+    def asset_list(self, brief: Brief) -> str:
+        assets = [a for a in brief.assets or [] if isinstance(a, dict)]
+        if not assets:
+            return "No assets yet."
+        return format_html(
+            '<ul class="sop-list">{}</ul>',
+            format_html_join(
+                "",
+                "<li>{}: {}</li>",
+                (
+                    (a.get("kind", "?"), a.get("name") or a.get("url") or a.get("file"))
+                    for a in assets
+                ),
+            ),
+        )
 
     @admin.display(description="status")
     def status_badge(self, brief: Brief) -> str:
@@ -325,7 +369,19 @@ class TranscriptAdmin(ReadOnlyAdmin):
     search_fields = ("brief__title",)
     list_select_related = ("brief",)
     fieldsets = (
-        (None, {"fields": ("brief_link", "language", "model", "prompt_version", "made_by")}),
+        (
+            None,
+            {
+                "fields": (
+                    "brief_link",
+                    "language",
+                    "model",
+                    "prompt_version",
+                    "made_by",
+                    "downloads",
+                )
+            },
+        ),
         ("Transcript", {"fields": ("readable",)}),
         ("Raw data", {"fields": ("segments_json",), "classes": ("collapse",)}),
     )
@@ -335,9 +391,18 @@ class TranscriptAdmin(ReadOnlyAdmin):
         "model",
         "prompt_version",
         "made_by",
+        "downloads",
         "readable",
         "segments_json",
     )
+
+    @admin.display(description="download")
+    def downloads(self, transcript: Transcript) -> str:
+        links = [
+            (f"/api/transcripts/{transcript.pk}/export?format={fmt}", label)
+            for fmt, (_, label) in TRANSCRIPT_FORMATS.items()
+        ]
+        return format_html_join(" · ", '<a href="{}" class="transcript-export">{}</a>', links)
 
     @admin.display(description="segments")
     def segment_count(self, transcript: Transcript) -> int:
@@ -378,112 +443,4 @@ class TranscriptAdmin(ReadOnlyAdmin):
         return pretty_json(transcript.segments)
 
 
-@admin.register(SOP)
-class SOPAdmin(ReadOnlyAdmin):
-    list_display = ("sop_title", "brief", "owner", "step_count", "model", "made_by", "created_at")
-    list_filter = (("created_at", admin.DateFieldListFilter),)
-    search_fields = ("brief__title", "owner__username")
-    list_select_related = ("brief", "owner")
-    fieldsets = (
-        (None, {"fields": ("sop_title", "brief_link", "owner", "transcript_link", "made_by")}),
-        ("Procedure", {"fields": ("purpose", "prerequisites", "numbered_steps")}),
-        (
-            "Raw data",
-            {"fields": ("data_json", "model", "prompt_version"), "classes": ("collapse",)},
-        ),
-    )
-    readonly_fields = (
-        "sop_title",
-        "brief_link",
-        "owner",
-        "transcript_link",
-        "made_by",
-        "purpose",
-        "prerequisites",
-        "numbered_steps",
-        "data_json",
-        "model",
-        "prompt_version",
-    )
-
-    @admin.display(description="title")
-    def sop_title(self, sop: SOP) -> str:
-        return sop.title
-
-    @admin.display(description="steps")
-    def step_count(self, sop: SOP) -> int:
-        return len(sop.steps)
-
-    @admin.display(description="made by job")
-    def made_by(self, sop: SOP) -> str:
-        return _made_by(sop.job_id)
-
-    @admin.display(description="brief")
-    def brief_link(self, sop: SOP) -> str:
-        return format_html('<a href="{}">{}</a>', admin_change_url(sop.brief), sop.brief)
-
-    @admin.display(description="transcript")
-    def transcript_link(self, sop: SOP) -> str:
-        if sop.transcript is None:
-            return "—"
-        url = admin_change_url(sop.transcript)
-        return format_html('<a href="{}">Transcript #{}</a>', url, sop.transcript.pk)
-
-    @admin.display(description="purpose")
-    def purpose(self, sop: SOP) -> str:
-        data = sop.data if isinstance(sop.data, dict) else {}
-        return str(data.get("purpose") or "—")
-
-    @admin.display(description="before you start")
-    def prerequisites(self, sop: SOP) -> str:
-        data = sop.data if isinstance(sop.data, dict) else {}
-        items = [str(item) for item in data.get("prerequisites") or [] if item]
-        if not items:
-            return "—"
-        rows = format_html_join("", "<li>{}</li>", ((item,) for item in items))
-        return format_html('<ul class="sop-list">{}</ul>', rows)
-
-    @admin.display(description="steps")
-    def numbered_steps(self, sop: SOP) -> str:
-        steps = [step for step in sop.steps if isinstance(step, dict)]
-        if not steps:
-            return "—"
-        return format_html(
-            '<ol class="sop-steps">{}</ol>',
-            format_html_join("", "{}", ((_step_html(step),) for step in steps)),
-        )
-
-    @admin.display(description="data (JSON)")
-    def data_json(self, sop: SOP) -> str:
-        return pretty_json(sop.data)
-
-
-def _step_html(step: dict[str, Any]) -> SafeString:
-    actions = [str(a) for a in step.get("actions") or [] if a]
-    tools = [str(t) for t in step.get("tools") or [] if t]
-    when = ""
-    start, end = step.get("start"), step.get("end")
-    if isinstance(start, int | float):
-        when = f"{_clock(start)}–{_clock(end if isinstance(end, int | float) else start)}"
-    return format_html(
-        '<li><div class="sop-step-title">{}</div>{}{}</li>',
-        step.get("title") or "Untitled step",
-        format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((a,) for a in actions)))
-        if actions
-        else "",
-        format_html(
-            '<div class="sop-step-meta">{}{}</div>',
-            f"Tools: {', '.join(tools)}" if tools else "",
-            f"{' · ' if tools and when else ''}{'at ' + when if when else ''}",
-        )
-        if tools or when
-        else "",
-    )
-
-
-def _clock(seconds: float) -> str:
-    total = int(seconds)
-    return f"{total // 60:02d}:{total % 60:02d}"
-
-
-from briefs.spend import admin as spend_admin  # noqa: E402, F401 - registers the spend pages
+admin.site.register(SOP, SOPAdmin)

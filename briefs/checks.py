@@ -30,6 +30,13 @@ def check_ai_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Wa
     detail = conf.setting("OPENAI_IMAGE_DETAIL") or conf.DEFAULTS["OPENAI_IMAGE_DETAIL"]
     if detail not in ("low", "high", "auto"):
         messages.append(Error("OPENAI_IMAGE_DETAIL must be low, high or auto.", id="briefs.E004"))
+    if conf.media_accel_redirect() not in conf.ACCEL_MODES:
+        messages.append(
+            Error(
+                f"MEDIA_ACCEL_REDIRECT must be one of {', '.join(conf.ACCEL_MODES)}.",
+                id="briefs.E005",
+            )
+        )
     if conf.timeout() <= 0:
         messages.append(Error("OPENAI_TIMEOUT must be more than 0 seconds.", id="briefs.E002"))
     if conf.max_retries() < 0:

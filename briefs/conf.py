@@ -42,6 +42,9 @@ DEFAULTS: dict[str, Any] = {
     "FFMPEG_BINARY": "ffmpeg",
     "FFPROBE_BINARY": "ffprobe",
     "PROMPTS_DIR": "",  # empty: prompts/ beside manage.py
+    # Downloads: after the access check, hand the file to the front server (none|nginx|apache).
+    "MEDIA_ACCEL_REDIRECT": "none",
+    "MEDIA_ACCEL_PREFIX": "/protected-media/",
 }
 
 
@@ -215,3 +218,18 @@ def upload_quota_bytes() -> int:
 def upload_unattached_hours() -> float:
     """An upload no brief uses is deleted after this many hours (``manage.py prune_uploads``)."""
     return float(setting("BRIEFS_UPLOAD_UNATTACHED_HOURS"))
+
+
+ACCEL_MODES = ("none", "nginx", "apache")
+
+
+def media_accel_redirect() -> str:
+    """How a checked download leaves: ``none`` (Django streams it), ``nginx``
+    (``X-Accel-Redirect``) or ``apache`` (``X-Sendfile``)."""
+    return str(_get("MEDIA_ACCEL_REDIRECT")).strip().lower()
+
+
+def media_accel_prefix() -> str:
+    """The nginx ``internal`` location that maps onto MEDIA_ROOT."""
+    prefix = str(_get("MEDIA_ACCEL_PREFIX"))
+    return prefix if prefix.endswith("/") else prefix + "/"

@@ -239,8 +239,16 @@ class SOP(models.Model):
     """A standard operating procedure made from a transcript, for the brief's owner.
 
     ``data`` follows ``briefs.schemas.SOP_SCHEMA``: title, purpose, and steps with actions,
-    tools and timestamps into the transcript.
+    tools and timestamps into the transcript. It is always the latest version's data; every
+    version (extraction, edit, restore) is kept in :class:`SOPVersion`, and ``approved_version``
+    is the one staff approved last (see ``briefs/sops.py`` for the review moves).
     """
+
+    class ReviewState(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        APPROVED = "approved", "Approved"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
 
     job = models.ForeignKey(
         "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="sops"
@@ -255,12 +263,24 @@ class SOP(models.Model):
     data = models.JSONField()
     model = models.CharField(max_length=200)
     prompt_version = models.CharField(max_length=100)
+    review_state = models.CharField(
+        max_length=20, choices=ReviewState.choices, default=ReviewState.DRAFT
+    )
+    approved_version = models.ForeignKey(
+        "briefs.SOPVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The version staff approved last; the API serves it by default.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = "SOP"
         verbose_name_plural = "SOPs"
+        permissions = [("review_sop", "Can approve SOPs or request changes")]
 
     def __str__(self) -> str:
         return self.title
@@ -275,6 +295,54 @@ class SOP(models.Model):
         data = self.data if isinstance(self.data, dict) else {}
         steps = data.get("steps")
         return steps if isinstance(steps, list) else []
+
+
+class SOPVersion(models.Model):
+    """One saved state of an SOP: made by extraction (``author`` empty), an edit or a restore."""
+
+    class Source(models.TextChoices):
+        EXTRACTION = "extraction", "Extraction"
+        EDIT = "edit", "Edit"
+        RESTORE = "restore", "Restore"
+
+    sop = models.ForeignKey(SOP, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    data = models.JSONField()
+    source = models.CharField(max_length=12, choices=Source.choices)
+    restored_from = models.PositiveIntegerField(null=True, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sop_id", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["sop", "number"], name="sop_version_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sop} v{self.number}"
+
+
+class SOPReview(models.Model):
+    """One move of an SOP's review state: who, when, from what to what, and why."""
+
+    sop = models.ForeignKey(SOP, on_delete=models.CASCADE, related_name="reviews")
+    version = models.ForeignKey(SOPVersion, on_delete=models.CASCADE, related_name="reviews")
+    from_state = models.CharField(max_length=20, choices=SOP.ReviewState.choices)
+    to_state = models.CharField(max_length=20, choices=SOP.ReviewState.choices)
+    comment = models.TextField(blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.sop}: {self.from_state} → {self.to_state}"
 
 
 class Upload(models.Model):

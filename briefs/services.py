@@ -185,6 +185,35 @@ def clean_assets(assets: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
+class UploadRefused(BriefError):
+    """An uploaded file the app does not take; ``status`` is the HTTP answer (413, 422)."""
+
+    def __init__(self, message: str, *, status: int = 422, field: str = "file") -> None:
+        super().__init__(message)
+        self.status = status
+        self.field = field
+
+
+def asset_check_upload(*, file: Any, kind: str | None = None) -> None:
+    """The checks every uploaded file passes, in the API and in the admin: its size against
+    ``BRIEFS_ASSET_MAX_BYTES`` and its kind. Raises :class:`UploadRefused`."""
+    limit = conf.asset_max_bytes()
+    size = getattr(file, "size", None)
+    if size is not None and size > limit:
+        raise UploadRefused(
+            f"The file is {size:,} bytes; the limit is {limit:,} bytes.", status=413
+        )
+    if kind is not None and kind not in ASSET_KINDS:
+        raise UploadRefused(f"kind must be one of {', '.join(ASSET_KINDS)}.", field="kind")
+    name = PurePosixPath(getattr(file, "name", "") or "").name
+    if kind is None and _kind_from_name(name) is None:
+        raise UploadRefused(
+            f"Cannot tell what kind of file {name!r} is; say kind= one of "
+            f"{', '.join(ASSET_KINDS)}.",
+            field="kind",
+        )
+
+
 #: The longest user-given file name kept, in bytes of UTF-8 (for display, and safe as part of a
 #: stored name: file systems allow 255 bytes per name).
 MAX_UPLOAD_NAME = 150

@@ -191,13 +191,16 @@ def text_analysis(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Analyse the text of a brief and its text assets."""
     ctx.progress(5, "Collecting the text")
     brief = load_brief(payload)
-    parts = [brief_text(brief)]
+    uploaded: list[tuple[str, str]] = []
     for asset in brief.assets or []:
         if isinstance(asset, dict) and asset.get("kind") == "text" and asset.get("file"):
             with media.local_file(asset["file"]) as local:
                 raw = local.read_bytes()[:TEXT_ASSET_LIMIT]
-            parts.append(f"Text of {asset.get('name')}:\n{raw.decode('utf-8', errors='replace')}")
+            uploaded.append((str(asset.get("name")), raw.decode("utf-8", errors="replace")))
+    parts = [brief_text(brief)] + [f"Text of {name}:\n{body}" for name, body in uploaded]
     text = "\n\n".join(parts)
+    # Offline reads what the model reads: the uploaded text, or the request when there is none.
+    offline_text = "\n\n".join(body for _, body in uploaded) or f"{brief.query} {brief.description}"
     prompt = prompts.get("text_analysis")
     ctx.progress(25, "Analysing the text")
     result = ai.structured(
@@ -206,7 +209,7 @@ def text_analysis(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         content=text,
         schema=schemas.TEXT_ANALYSIS_SCHEMA,
         schema_name="text_analysis",
-        offline=lambda: offline.text_analysis(text=f"{brief.query} {brief.description}"),
+        offline=lambda: offline.text_analysis(text=offline_text),
     )
     output = {
         **ai_label(result, prompt),

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.files.storage import default_storage
 
-from briefs import ai, conf, media, offline, prompts, schemas
-from briefs.models import SOP, Artifact, Brief, Transcript
+from briefs import ai, conf, media, offline, prompts, schemas, sops
+from briefs.models import Artifact, Brief, Transcript
 from briefs.steps.common import ai_label, keep, load_brief, stored_file
 from briefs.validators import sop_payload, video_payload
 from jobs.exceptions import PermanentError
@@ -268,11 +268,11 @@ def sop_extract(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     job = ctx.job
 
     def save() -> None:
-        SOP.objects.create(
-            job=job,
+        # A new draft version of the brief's SOP: an approved version is never overwritten.
+        sops.sop_record_extraction(
             brief=brief,
-            owner=brief.owner,
             transcript=transcript,
+            job=job,
             data=data,
             model=result.model,
             prompt_version=prompt.version,

@@ -96,6 +96,7 @@ class JobAdmin(admin.ModelAdmin):
         "attempts_text",
         "age",
         "took",
+        "error_short",
         "worker",
     )
     list_display_links = ("id", "status_badge")
@@ -316,6 +317,16 @@ class JobAdmin(admin.ModelAdmin):
         if job.started_at and job.status == Job.Status.RUNNING:
             return duration_text(timezone.now() - job.started_at) + " so far"
         return duration_text(job.duration)
+
+    @admin.display(description="error")
+    def error_short(self, job: Job) -> str:
+        """The error's first line, cut short; the whole of it on hover and on the job's page."""
+        if not job.error:
+            return "—"
+        first = job.error.strip().splitlines()[0] if job.error.strip() else job.error
+        return format_html(
+            '<span title="{}">{}</span>', job.error[:2000], Truncator(first).chars(80)
+        )
 
     @admin.display(description="worker", ordering="worker_id")
     def worker(self, job: Job) -> str:

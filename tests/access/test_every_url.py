@@ -98,6 +98,12 @@ RULES: dict[str, Rule] = {
     "admin:briefs_brief_start": Rule(
         "POST", "/admin/briefs/brief/{brief}/start/pipeline/", staff_page(302)
     ),
+    "admin:briefs_sop_edit": Rule("GET", "/admin/briefs/sop/{sop}/edit/", staff_page()),
+    "admin:briefs_sop_compare": Rule("GET", "/admin/briefs/sop/{sop}/compare/", staff_page()),
+    "admin:briefs_sop_restore": Rule("POST", "/admin/briefs/sop/{sop}/restore/1/", staff_page(302)),
+    "admin:briefs_sop_review": Rule(
+        "POST", "/admin/briefs/sop/{sop}/review/", staff_page(302), body={"move": "submit"}
+    ),
     # The live dashboard: non-staff users get 403.
     "jobs:dashboard": Rule("GET", "/test-worker/", DASHBOARD),
     "jobs:overview": Rule("GET", "/test-worker/overview/", DASHBOARD),
@@ -171,6 +177,11 @@ RULES: dict[str, Rule] = {
     "api:usage_export": Rule("GET", "/api/usage/export.csv", api(403, 403, 200)),
     # The spend panel of the dashboard: staff (others go to the admin login).
     "briefs:spend_panel": Rule("GET", "/spend/panel/", staff_page()),
+    "api:download_asset": Rule("GET", "/api/briefs/{brief}/assets/0/download", api(200, 404)),
+    "api:export_sop": Rule("GET", "/api/sops/{sop}/export?format=pdf", api(200, 404)),
+    "api:export_transcript": Rule(
+        "GET", "/api/transcripts/{transcript}/export?format=vtt", api(200, 404)
+    ),
     "api:download_output": Rule("GET", "/api/outputs/{artifact}/download", api(200, 404)),
     # Only the webhook secret opens the cron endpoint; no token or session does.
     "api:process_jobs": Rule("POST", "/api/cron/process-jobs", same(401), body={}),
@@ -292,7 +303,14 @@ def world(django_user_model, settings, tmp_path) -> dict[str, Any]:
         client.force_login(user)
         clients[role] = client
     alice = users["user"]
-    brief = Brief.objects.create(owner=alice, title="Mine", query="Q", media_type="text")
+    from django.core.files.base import ContentFile
+
+    from briefs.services import asset_store_upload
+
+    text = asset_store_upload(owner=alice, file=ContentFile(b"words", name="notes.txt"))
+    brief = Brief.objects.create(
+        owner=alice, title="Mine", query="Q", media_type="text", assets=[text]
+    )
     transcript = Transcript.objects.create(
         brief=brief, segments=[], model="offline", prompt_version="t1"
     )
@@ -377,5 +395,8 @@ def test_each_url_answers_each_role_as_documented(key, world):
         if not matches(response, rule.expect[role]):
             wrong[role] = (response.status_code, response.get("Location", ""))
         if role != "staff":  # staff see job tracebacks in the admin, by design
-            assert "Traceback" not in response.content.decode(errors="replace"), (role, path)
+            answer = (
+                b"".join(response.streaming_content) if response.streaming else response.content
+            )
+            assert "Traceback" not in answer.decode(errors="replace"), (role, path)
     assert wrong == {}, f"{rule.method} {path}: expected {rule.expect}"

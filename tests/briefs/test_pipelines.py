@@ -177,6 +177,20 @@ def test_text_pipeline_reads_text_assets(fake_openai, user):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_offline_text_analysis_reads_the_uploaded_text(user):
+    body = b"Fresh asparagus. Fresh asparagus again. Seasonal asparagus soup tonight."
+    asset = asset_store_upload(owner=user, file=ContentFile(body, name="menu.txt"))
+    brief = brief_create(
+        owner=user, title="Menu", query="Polish it.", media_type="text", assets=[asset]
+    )
+    brief_start(brief=brief, use_pipeline=True)
+    run_worker()
+    analysis = results(Brief.objects.get(pk=brief.pk))["text_analysis"].result["analysis"]
+    assert analysis["summary"] == "[offline] 9 words in 3 sentences."
+    assert "asparagus" in analysis["keywords"]
+
+
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("media_type", ["video", "image", "audio", "text"])
 def test_every_pipeline_runs_offline(user, media_type):
     brief = brief_create(owner=user, title="Offline", query="Show it.", media_type=media_type)

@@ -161,3 +161,36 @@ def test_pausing_stops_updates_until_resumed(logged_in):
     expect(ready).to_have_text("0")
     page.get_by_role("button", name="Resume updates").click()
     expect(ready).to_have_text("1")
+
+
+def test_job_list_fits_1400_px_with_its_error_column(logged_in, admin_user):
+    page = logged_in
+    from briefs.models import Brief
+    from briefs.services import brief_start
+
+    brief = Brief.objects.create(
+        owner=admin_user,
+        title="A brief with a rather long title " * 3,
+        query="q",
+        media_type="video",
+    )
+    brief_start(brief=brief, use_pipeline=True, storyboard=True)
+    Job.objects.filter(type="analysis").update(
+        status=Job.Status.FAILED,
+        error="openai.RateLimitError: " + "the upstream server refused the request " * 10,
+        worker_id="worker-with-a-long-hostname-0123456789",
+        finished_at=timezone.now(),
+    )
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto("/admin/jobs/job/")
+    expect(page.locator("#result_list th.column-error_short")).to_be_visible()
+    errors = page.locator("#result_list td.field-error_short", has_text="RateLimitError")
+    expect(errors).to_be_visible()
+    for selector in ("#result_list", "html"):
+        overflow = page.evaluate(
+            "(s) => { const e = document.querySelector(s);"
+            " const box = s === 'html' ? e : e.parentElement;"
+            " return e.scrollWidth - box.clientWidth; }",
+            selector,
+        )
+        assert overflow <= 0, f"{selector} is {overflow}px wider than its place at 1,400 px"

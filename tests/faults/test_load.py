@@ -39,7 +39,7 @@ METRICS_TOKEN = "load-test-metrics-token-0123456789"
 LISTENING = re.compile(r"Listening at: (http://127\.0\.0\.1:\d+)")
 
 pytestmark = pytest.mark.skipif(
-    shutil.which("wrk") is None, reason="needs wrk (scripts/install-system-deps installs it)"
+    shutil.which("wrk") is None, reason="needs wrk (make test installs it)"
 )
 
 

@@ -147,3 +147,34 @@ def test_createadmin_prints_a_password_once():
 
     assert "with password:" in first
     assert "exists already" in second
+
+
+def test_createadmin_says_how_to_reset_the_password_the_second_time():
+    run("createadmin")
+    second = run("createadmin")
+    assert "exists already (admin)" in second
+    assert "python manage.py changepassword admin" in second
+
+
+def test_createadmin_writes_the_password_to_a_private_file_and_shows_the_login(tmp_path):
+    target = tmp_path / "var" / "admin-password.txt"
+    first = run("createadmin", "--password-file", str(target))
+    username, password = target.read_text().split()
+    assert username == "admin" and f"password: {password}" in first
+    assert target.stat().st_mode & 0o777 == 0o600
+    from django.contrib.auth import authenticate
+
+    assert authenticate(username="admin", password=password) is not None
+    login = run(
+        "createadmin", "--show-login", "--password-file", str(target), "--url", "http://x/admin/"
+    )
+    assert f"Open http://x/admin/ and log in as 'admin' with password {password}" in login
+    target.unlink()
+    assert "changepassword admin" in run(
+        "createadmin", "--show-login", "--password-file", str(target)
+    )
+
+
+def test_createadmin_refuses_a_directory_as_password_file(tmp_path):
+    with pytest.raises(CommandError, match="is not a file"):
+        call_command("createadmin", "--password-file", str(tmp_path))
