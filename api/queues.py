@@ -51,9 +51,7 @@ class LimitsIn(Schema):
 
 def _require(request: HttpRequest, permission: str, action: str) -> Any:
     user = request.auth  # type: ignore[attr-defined]
-    access.require_staff(user, action)
-    if not user.has_perm(permission):
-        raise ApiError(403, "forbidden", f"You need the {permission} permission to {action}.")
+    access.require(user, permission, action)
     return user
 
 
@@ -73,8 +71,8 @@ def _check(name: str) -> str:
 
 @router.get("", response={200: list[QueueOut], **COMMON_ERRORS})
 def list_queues(request: HttpRequest) -> Any:
-    """Staff only: every queue with its depth, pause state, limits and hold."""
-    access.require_staff(request.auth, "see queues")  # type: ignore[attr-defined]
+    """Every queue with its depth, pause state, limits and hold (``jobs.view_queue``)."""
+    access.require(request.auth, "jobs.view_queue", "see queues")  # type: ignore[attr-defined]
     return [summary.as_dict() for summary in insight.queue_summaries()]
 
 

@@ -114,10 +114,19 @@ class UsageParams(Schema):
     limit: int = Field(50, ge=0, le=MAX_ROWS)
 
 
+#: Seeing everyone's usage rows (and exporting them) needs what the admin's list needs.
+SEE_ALL = "briefs.view_aicall"
+
+
 def _rows(request: HttpRequest, params: UsageParams) -> Any:
     user = request.auth  # type: ignore[attr-defined]
-    if params.user_id is not None and params.user_id != user.pk and not access.is_staff(user):
-        raise ApiError(403, "forbidden", "Only staff may see other users' usage.", field="user_id")
+    if params.user_id is not None and params.user_id != user.pk and not access.can(user, SEE_ALL):
+        raise ApiError(
+            403,
+            "forbidden",
+            f"Seeing other users' usage needs the {SEE_ALL} permission.",
+            field="user_id",
+        )
     return selectors.filtered(
         selectors.visible_to(user),
         since=params.since,
@@ -182,7 +191,7 @@ def export(request: HttpRequest, params: Query[UsageParams]) -> Any:
     """Staff only: every usage row matching the filters, as CSV (oldest first), for finance.
     Costs are in US dollars with six decimals."""
     user = request.auth  # type: ignore[attr-defined]
-    access.require_staff(user, "export usage")
+    access.require(user, SEE_ALL, "export usage")
     rows = _rows(request, params).order_by("created_at", "id")
     writer = csv.writer(_Echo())
     header = [

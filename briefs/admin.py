@@ -444,3 +444,6 @@ class TranscriptAdmin(ReadOnlyAdmin):
 
 
 admin.site.register(SOP, SOPAdmin)
+
+
+from briefs.spend import admin as spend_admin  # noqa: E402, F401 - registers the spend pages

@@ -103,9 +103,10 @@ def cost_by_job(job_ids: list[int]) -> dict[int, Decimal]:
 
 
 def visible_to(user: Any) -> QuerySet[AICall]:
-    """Staff see every row; anyone else only their own."""
+    """Every row for users with ``briefs.view_aicall``; anyone else only their own."""
     rows = AICall.objects.all()
-    return rows if user.is_staff else rows.filter(user=user)
+    # Everyone's rows with the permission the admin's list needs (staff alone grants nothing).
+    return rows if user.has_perm("briefs.view_aicall") else rows.filter(user=user)
 
 
 def filtered(

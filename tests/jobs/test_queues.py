@@ -195,6 +195,10 @@ def test_api_needs_staff_and_the_permission(client, operator, django_user_model)
     client.force_login(plain)
     assert client.get("/api/queues").status_code == 403
     client.force_login(operator)
+    assert client.get("/api/queues").status_code == 403  # staff alone grants nothing
+    grant(operator, "view_queue")
+    operator = type(operator).objects.get(pk=operator.pk)
+    client.force_login(operator)
     assert client.get("/api/queues").status_code == 200
     assert (
         client.post("/api/queues/ai/pause", {}, content_type="application/json").status_code == 403
