@@ -43,7 +43,11 @@ def finished(
 
 @pytest.fixture
 def staff(django_user_model):
+    """Staff who may watch the dashboard (``jobs.view_job``) and nothing more."""
+    from django.contrib.auth.models import Permission
+
     user = django_user_model.objects.create_user("s", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_job"))
     return user
 
 

@@ -166,7 +166,13 @@ def test_retention_schedule_can_be_turned_off(settings):
 @pytest.fixture
 def staff(django_user_model):
     user = django_user_model.objects.create_user("s", password="pw", is_staff=True)
-    for codename in ("view_schedule", "add_schedule", "change_schedule", "run_schedule"):
+    for codename in (
+        "view_job",
+        "view_schedule",
+        "add_schedule",
+        "change_schedule",
+        "run_schedule",
+    ):
         user.user_permissions.add(Permission.objects.get(codename=codename))
     return user
 
