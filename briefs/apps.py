@@ -8,7 +8,7 @@ class BriefsConfig(AppConfig):
     verbose_name = "Briefs"
 
     def ready(self) -> None:
-        from briefs import checks, links, receivers, steps  # noqa: F401 - job types, checks
+        from briefs import checks, housekeeping, links, receivers, steps  # noqa: F401 - job types
         from briefs.spend import receivers as spend_receivers
         from jobs import display, panels
 

@@ -23,6 +23,7 @@ from jobs import conf, registry
 from jobs.controls import MISSED_GRACE, Schedule, ScheduleRun
 from jobs.exceptions import JobError
 from jobs.models import Job
+from jobs.outage import Outage, is_lost_connection
 from jobs.services import enqueue
 
 logger = logging.getLogger("jobs.schedules")
@@ -127,8 +128,9 @@ def run_due(*, now: datetime | None = None) -> list[Job]:
 class Scheduler:
     """A worker's scheduler thread: a pass every ``interval`` seconds."""
 
-    def __init__(self, *, interval: float = 1.0) -> None:
+    def __init__(self, *, interval: float = 1.0, outage: Outage | None = None) -> None:
         self.interval = interval
+        self.outage = outage  # the worker's: a lost database is logged once, not per pass
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
 
@@ -140,16 +142,22 @@ class Scheduler:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
+    def _failed(self, doing: str, exc: Exception) -> None:
+        if self.outage is not None and is_lost_connection(exc):
+            self.outage.lost(doing, exc)
+        else:
+            logger.exception("scheduler: %s failed; trying again", doing)
+
     def _run(self) -> None:
         try:
             sync_code_schedules()
-        except Exception:
-            logger.exception("could not sync the schedules declared in code")
+        except Exception as exc:
+            self._failed("syncing the schedules declared in code", exc)
         while not self._stop.wait(self.interval):
             try:
                 close_old_connections()
                 run_due()
-            except Exception:
-                logger.exception("scheduler pass failed; trying again")
+            except Exception as exc:
+                self._failed("running periodic jobs", exc)
                 connection.close()
         connection.close()

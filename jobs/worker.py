@@ -167,7 +167,7 @@ class WorkerProcess:
         self._controls = controls.Controls(max_age=min(controls.SNAPSHOT_MAX_AGE, poll_interval))
         self._quiet = False  # told "quiet" by staff: finish running jobs, take no more
         self._scheduler = (
-            Scheduler(interval=conf.scheduler_interval())
+            Scheduler(interval=conf.scheduler_interval(), outage=self._outage)
             if scheduler and not burst and conf.scheduler_enabled()
             else None
         )
