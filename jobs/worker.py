@@ -23,6 +23,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.db import (
@@ -314,7 +315,28 @@ class WorkerProcess:
             return True
         # Burst: done only when a claim made with nothing running found nothing. A job that
         # finished after this pass's claim may have made its dependents ready.
-        return self.burst and idle and claimed == 0 and not self._active and not self._claim_retry
+        if not (self.burst and idle and claimed == 0 and not self._active):
+            return False
+        return not self._claim_retry and not self._due_before_next_poll()
+
+    def _due_before_next_poll(self) -> bool:
+        """Burst: whether a job this worker may take comes due before its next poll, a retry
+        backing off for a moment say, so that the burst waits for it rather than leave it."""
+        try:
+            plan = self._claim_plan()
+            soon = timezone.now() + timedelta(seconds=self.poll_interval)
+            if self.queues:
+                open_queues = plan.queues + plan.limited
+                if not open_queues:
+                    return False
+                due = Job.objects.ready(queues=open_queues, now=soon)
+            else:
+                blocked = [name for name in plan.exclude if name not in plan.limited]
+                due = Job.objects.ready(exclude_queues=blocked, now=soon)
+            return due.exists()
+        except DatabaseError as exc:
+            self._database_lost("looking for jobs coming due", exc)
+            return False
 
     def _next_wait(self) -> float:
         wait = min(self.poll_interval, self._claim_retry or self.poll_interval)

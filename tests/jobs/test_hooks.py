@@ -7,7 +7,6 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 import pytest
-from django.core.management import call_command
 from django.db import connection, transaction
 
 from jobs import hooks, registry
@@ -15,6 +14,7 @@ from jobs.exceptions import EnqueueRefused
 from jobs.models import Job
 from jobs.registry import register
 from jobs.services import enqueue, enqueue_many
+from tests.support.bursts import run_until_settled
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,15 +55,11 @@ def heard() -> Iterator[Heard]:
         hook.disconnect(heard.receivers[hook.name])
 
 
-def run_worker() -> None:
-    call_command("runworker", "--burst", "--concurrency", "2", "--poll-interval", "0.01")
-
-
 def test_a_job_life_is_told_inside_its_transactions(heard):
     done = enqueue("test_hooked", {})
     failing = enqueue("test_hooked", {"fail": True}, max_attempts=2)
     other = enqueue("noop", {})  # a type nobody listens for
-    run_worker()
+    run_until_settled("--concurrency", "2")
     assert heard.jobs["enqueued"] == [(done.pk, "queued"), (failing.pk, "queued")]
     started = [pk for pk, status in heard.jobs["started"]]
     assert sorted(started) == sorted([done.pk, failing.pk, failing.pk])  # two attempts
@@ -120,7 +116,7 @@ def test_a_refusal_enqueues_nothing_and_leaves_the_callers_transaction_usable(re
 def test_a_refused_requeue_changes_nothing(refusing):
     hooks.enqueued.disconnect(refuse)
     job = enqueue("test_hooked", {"fail": True}, max_attempts=1)
-    run_worker()
+    run_until_settled("--concurrency", "2")
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
     with pytest.raises(Refused):

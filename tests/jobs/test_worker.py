@@ -13,6 +13,7 @@ from jobs.models import Worker as WorkerRow
 from jobs.services import enqueue
 from jobs.worker import WorkerProcess
 from tests.conftest import wait_for
+from tests.support.bursts import run_burst, run_until_settled
 
 
 def start_in_thread(worker: WorkerProcess) -> threading.Thread:
@@ -27,20 +28,6 @@ def start_in_thread(worker: WorkerProcess) -> threading.Thread:
     thread = threading.Thread(target=target)
     thread.start()
     return thread
-
-
-def run_burst(*args: str) -> None:
-    call_command("runworker", "--burst", "--poll-interval", "0.05", *args)
-
-
-def run_until_settled(*args: str, rounds: int = 50) -> None:
-    """Burst repeatedly: retried jobs wait for their backoff between bursts."""
-    for _ in range(rounds):
-        run_burst(*args)
-        if not Job.objects.live().exists():
-            return
-        wait_for(lambda: Job.objects.ready().exists() or not Job.objects.live().exists())
-    raise AssertionError("jobs still live after all rounds")
 
 
 @pytest.mark.django_db(transaction=True)
