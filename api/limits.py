@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.core.exceptions import RequestDataTooBig
+from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from briefs import conf as briefs_conf
@@ -51,18 +52,24 @@ class BodyLimitMiddleware:
 
 
 class LimitedUploadHandler(FileUploadHandler):
-    """Stops reading an upload once the files in one request pass the limit (a safety net
-    behind :class:`BodyLimitMiddleware`, for bodies whose length was not told)."""
+    """Refuses the request once the files in it pass the body limit (a safety net behind
+    :class:`BodyLimitMiddleware`, for a body longer than its length said).
+
+    The limit is the body's, not one file's: a file a little over ``BRIEFS_ASSET_MAX_BYTES``
+    reaches the form or endpoint, which says which file is too large. And the request is
+    refused (400), never carried on without the file, which would save a brief without it."""
 
     def __init__(self, request: Any = None) -> None:
         super().__init__(request)
         self.received = 0
-        self.limit = briefs_conf.asset_max_bytes()
+        self.limit = body_limit()
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         self.received += len(raw_data)
         if self.received > self.limit:
-            raise StopUpload(connection_reset=True)
+            raise RequestDataTooBig(
+                f"The files sent are over {self.limit:,} bytes, more than the request said."
+            )
         return raw_data
 
     def file_complete(self, file_size: int) -> None:

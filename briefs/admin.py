@@ -24,7 +24,7 @@ from briefs.brief_forms import BriefForm
 from briefs.exceptions import BriefError
 from briefs.exports import TRANSCRIPT_FORMATS
 from briefs.models import SOP, Artifact, Brief, BriefJob, Transcript, format_segment
-from briefs.services import brief_start, brief_start_sop
+from briefs.services import brief_set_assets, brief_start, brief_start_sop
 from briefs.sop_admin import SOPAdmin
 from jobs.display import admin_change_url, duration_text, job_badge, pretty_json, status_badge
 from jobs.exceptions import JobError
@@ -275,8 +275,7 @@ class BriefAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             assets = form.new_assets(obj)
             if assets != obj.assets:
-                obj.assets = assets
-                obj.save(update_fields=["assets", "updated_at"])
+                brief_set_assets(brief=obj, assets=assets)
 
     @admin.display(description="assets")
     def asset_list(self, brief: Brief) -> str:

@@ -7,7 +7,6 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 
 from briefs import services
 from briefs.exceptions import BriefError
@@ -90,8 +89,7 @@ class BriefForm(forms.ModelForm):
             try:
                 stored.append(services.asset_store_upload(owner=owner, file=upload, kind=kind))
             except (ValidationError, BriefError) as exc:
-                for asset in stored:
-                    default_storage.delete(asset["file"])
+                services.uploads_discard(stored)
                 messages = getattr(exc, "messages", None) or [str(exc)]
                 self.add_error("uploads", f"{upload.name}: {' '.join(messages)}")
                 return cleaned

@@ -314,6 +314,24 @@ def uploads_attach(names: list[str]) -> None:
         )
 
 
+def uploads_discard(assets: list[dict[str, Any]]) -> None:
+    """Delete uploads just stored that will not be used after all (a form that another file
+    failed): their rows and their files."""
+    names = [asset["file"] for asset in assets if asset.get("file")]
+    Upload.objects.filter(name__in=names, attached_at__isnull=True).delete()
+    for name in names:
+        default_storage.delete(name)
+
+
+def brief_set_assets(*, brief: Brief, assets: list[dict[str, Any]]) -> None:
+    """Give ``brief`` these assets (the admin's form: some removed, uploads added). The uploads
+    it uses are marked attached, so that housekeeping keeps them."""
+    with transaction.atomic():
+        brief.assets = assets
+        brief.save(update_fields=["assets", "updated_at"])
+        uploads_attach([asset["file"] for asset in assets if asset.get("file")])
+
+
 def uploads_prune(*, older_than: timedelta | None = None) -> int:
     """Delete uploads no brief has used, stored more than ``older_than`` ago (by default
     ``BRIEFS_UPLOAD_UNATTACHED_HOURS``): their files and their rows. Returns how many."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.files.storage import default_storage
 
 from briefs import sops
 from briefs.models import Brief, Transcript
+from tests.support.media import make_video
 
 pytestmark = pytest.mark.django_db
 
@@ -124,7 +126,8 @@ def brief_with_files(alice, settings, tmp_path):
     from briefs.services import asset_store_upload
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    video = asset_store_upload(owner=alice, file=ContentFile(b"0123456789" * 100, name="demo.mp4"))
+    raw = make_video(tmp_path / "demo.mp4", seconds=1, size="160x90").read_bytes()
+    video = asset_store_upload(owner=alice, file=ContentFile(raw, name="demo.mp4"))
     return Brief.objects.create(
         owner=alice,
         title="Files",
@@ -134,21 +137,20 @@ def brief_with_files(alice, settings, tmp_path):
     )
 
 
-@pytest.mark.skip(
-    reason="Broken by merging the security upload checks into the admin upload form (issue 14)"
-)
 def test_uploaded_assets_download_with_ranges_for_owner_and_staff_only(
     as_alice, as_bob, as_staff, brief_with_files
 ):
     url = f"/api/briefs/{brief_with_files.pk}/assets/0/download"
+    raw = default_storage.open(brief_with_files.assets[0]["file"]).read()
     whole = as_alice.get(url)
-    assert whole.status_code == 200 and b"".join(whole.streaming_content) == b"0123456789" * 100
+    assert whole.status_code == 200 and b"".join(whole.streaming_content) == raw
     assert whole["Content-Disposition"] == 'attachment; filename="demo.mp4"'
     assert whole["Accept-Ranges"] == "bytes"
     part = as_alice.client.get(url, headers=as_alice.headers | {"Range": "bytes=10-14"})
-    assert part.status_code == 206 and b"".join(part.streaming_content) == b"01234"
-    assert part["Content-Range"] == "bytes 10-14/1000"
-    outside = as_alice.client.get(url, headers=as_alice.headers | {"Range": "bytes=5000-"})
+    assert part.status_code == 206 and b"".join(part.streaming_content) == raw[10:15]
+    assert part["Content-Range"] == f"bytes 10-14/{len(raw)}"
+    beyond = f"bytes={len(raw)}-"
+    outside = as_alice.client.get(url, headers=as_alice.headers | {"Range": beyond})
     assert outside.status_code == 416
     assert as_staff.get(url).status_code == 200
     assert as_bob.get(url).status_code == 404

@@ -88,15 +88,28 @@ def test_a_200_mb_body_is_refused_before_it_is_read(live_server, settings, tmp_p
 @pytest.mark.django_db
 def test_an_upload_handler_stops_at_the_limit_when_the_length_lies(settings, alice, tmp_path):
     """A body whose Content-Length is not checked first (the handler's own safety net)."""
-    from django.core.files.uploadhandler import StopUpload
+    from django.core.exceptions import RequestDataTooBig
 
-    from api.limits import LimitedUploadHandler
+    from api.limits import ENVELOPE_BYTES, LimitedUploadHandler
 
     settings.BRIEFS_ASSET_MAX_BYTES = 1000
     handler = LimitedUploadHandler()
-    assert handler.receive_data_chunk(b"x" * 600, 0) == b"x" * 600
-    with pytest.raises(StopUpload):
-        handler.receive_data_chunk(b"x" * 600, 600)
+    part = b"x" * ((1000 + ENVELOPE_BYTES) // 2)
+    assert handler.receive_data_chunk(part, 0) == part
+    with pytest.raises(RequestDataTooBig):
+        handler.receive_data_chunk(part + b"xx", len(part))
+
+
+@pytest.mark.django_db
+def test_a_file_just_over_the_limit_is_refused_by_name_not_dropped(settings, as_alice, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.BRIEFS_ASSET_MAX_BYTES = 10
+    response = as_alice.client.post(
+        "/api/uploads", {"file": SimpleUploadedFile("big.txt", b"x" * 11)}, headers=as_alice.headers
+    )
+    assert response.status_code == 413, response.content
+    assert "The file is 11 bytes; the limit is 10 bytes." in response.json()["message"]
+    assert not Upload.objects.exists()
 
 
 @pytest.mark.django_db

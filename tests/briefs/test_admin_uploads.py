@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from briefs.models import Brief
+from briefs.models import Brief, Upload
+from briefs.services import uploads_prune
+from tests.support.media import make_image
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +28,10 @@ def media(settings, tmp_path):
 @pytest.fixture
 def owner(django_user_model):
     return django_user_model.objects.create_user("owner")
+
+
+def stored_files(settings) -> list[Path]:
+    return [path for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file()]
 
 
 def management(admin_client, url):
@@ -54,13 +62,11 @@ def test_the_form_has_uploads_and_no_json_field(admin_client):
     assert 'name="assets"' not in html
 
 
-@pytest.mark.skip(
-    reason="Broken by merging the security upload checks into the admin upload form (issue 14)"
-)
-def test_staff_add_a_brief_with_uploaded_files_stored_for_its_owner(admin_client, owner):
+def test_staff_add_a_brief_with_uploaded_files_stored_for_its_owner(admin_client, owner, tmp_path):
+    png = make_image(tmp_path / "photo.png").read_bytes()
     files = [
         SimpleUploadedFile("menu.txt", b"Fresh asparagus."),
-        SimpleUploadedFile("photo.png", b"\x89PNG not really"),
+        SimpleUploadedFile("photo.png", png),
     ]
     response = admin_client.post(ADD, form(owner, admin_client, ADD, uploads=files))
     assert response.status_code == 302, response.content.decode()[-3000:]
@@ -73,11 +79,26 @@ def test_staff_add_a_brief_with_uploaded_files_stored_for_its_owner(admin_client
         assert asset["file"].startswith(f"briefs/uploads/{owner.pk}/")
         assert default_storage.exists(asset["file"])
     assert default_storage.open(brief.assets[0]["file"]).read() == b"Fresh asparagus."
+    assert default_storage.open(brief.assets[1]["file"]).read() == png
+    # housekeeping deletes unused uploads: these are the brief's, and stay
+    assert uploads_prune(older_than=timedelta(0)) == 0
+    assert all(default_storage.exists(asset["file"]) for asset in brief.assets)
 
 
-@pytest.mark.skip(
-    reason="Broken by merging the security upload checks into the admin upload form (issue 14)"
-)
+def test_a_file_that_is_not_what_its_name_says_is_refused_and_nothing_is_saved(
+    admin_client, owner, settings
+):
+    files = [
+        SimpleUploadedFile("menu.txt", b"Fresh asparagus."),
+        SimpleUploadedFile("photo.png", b"\x89PNG not really"),
+    ]
+    response = admin_client.post(ADD, form(owner, admin_client, ADD, uploads=files))
+    assert response.status_code == 200
+    assert "photo.png: " in response.content.decode()
+    assert not Brief.objects.exists() and not Upload.objects.exists()
+    assert stored_files(settings) == []
+
+
 def test_uploads_over_the_limit_or_of_unknown_kind_are_refused_and_nothing_is_saved(
     admin_client, owner, settings
 ):
@@ -88,8 +109,8 @@ def test_uploads_over_the_limit_or_of_unknown_kind_are_refused_and_nothing_is_sa
     assert response.status_code == 200
     assert "big.txt: The file is 11 bytes; the limit is 10 bytes." in html
     assert "tool.exe: Cannot tell what kind of file" in html
-    assert not Brief.objects.exists()
-    assert not default_storage.exists("briefs")
+    assert not Brief.objects.exists() and not Upload.objects.exists()
+    assert stored_files(settings) == []
 
 
 def test_a_kind_can_be_given_and_assets_removed(admin_client, owner):

@@ -11,6 +11,7 @@ from django.urls import reverse
 from briefs import sops
 from briefs.models import Artifact, Brief, Transcript
 from briefs.services import brief_start
+from tests.support.media import make_video
 
 pytestmark = pytest.mark.django_db
 
@@ -106,13 +107,11 @@ def test_a_brief_says_what_it_is_waiting_for(admin_client, admin_user):
     assert "Waiting for analysis (job #" in html and "queued, 0%" in html
 
 
-@pytest.mark.skip(
-    reason="Broken by merging the security upload checks into the admin upload form (issue 14)"
-)
-def test_uploaded_files_are_listed_with_checked_download_links(admin_client, admin_user):
+def test_uploaded_files_are_listed_with_checked_download_links(admin_client, admin_user, tmp_path):
     from briefs.services import asset_store_upload
 
-    video = asset_store_upload(owner=admin_user, file=ContentFile(b"raw", name="raw.mp4"))
+    raw = make_video(tmp_path / "raw.mp4", seconds=1, size="160x90").read_bytes()
+    video = asset_store_upload(owner=admin_user, file=ContentFile(raw, name="raw.mp4"))
     brief = Brief.objects.create(
         owner=admin_user, title="Raw", query="q", media_type="video", assets=[video]
     )
