@@ -102,7 +102,8 @@ _CLAIM_CTES = """
     ), claimed AS (
         UPDATE "{job}" AS job
         SET status = 'running', worker_id = %(worker)s, lease_expires_at = %(lease)s,
-            started_at = %(now)s, attempts = job.attempts + 1, cancel_requested = false
+            started_at = %(now)s, attempts = job.attempts + 1, cancel_requested = false,
+            held_reason = ''
         FROM picked WHERE job.id = picked.id
         RETURNING job.*
     ), history AS (

@@ -126,6 +126,7 @@ class JobQuerySet(models.QuerySet["Job"]):
                 started_at=now,
                 attempts=F("attempts") + 1,
                 cancel_requested=False,
+                held_reason="",
             )
             for job in jobs:
                 job.status = Job.Status.RUNNING
@@ -133,6 +134,7 @@ class JobQuerySet(models.QuerySet["Job"]):
                 job.lease_expires_at = lease_until
                 job.started_at = now
                 job.attempts += 1
+                job.held_reason = ""
             JobAttempt.objects.bulk_create(
                 JobAttempt(job=job, number=job.attempts, worker_id=worker_id, started_at=now)
                 for job in jobs

@@ -64,3 +64,14 @@ def test_a_held_job_that_staff_cancelled_is_cancelled(tmp_path):
     assert claimed.hold("a reason") is False
     job.refresh_from_db()
     assert job.status == Job.Status.CANCELLED and "held" in job.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_held_job_that_comes_due_by_itself_is_no_longer_held_once_claimed():
+    """Its recheck time passed without a resume: the claim ends the hold, so a later retry of
+    the job does not show it as held for a reason that no longer holds."""
+    job = enqueue("noop", {})
+    Job.objects.filter(pk=job.pk).update(held_reason="waiting for the gate")
+    (claimed,) = Job.objects.claim(worker_id="w", limit=1)
+    assert claimed.held_reason == "" and not claimed.is_held
+    assert Job.objects.get(pk=job.pk).held_reason == ""
