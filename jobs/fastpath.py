@@ -262,6 +262,32 @@ def succeed(job: Job, result: Any, *, now: datetime) -> bool:
     return job.pk in succeed_many([(job, result)], now=now)
 
 
+@functools.cache
+def _insert_sql() -> str:
+    from jobs.models import Job
+
+    fields = [f for f in Job._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    values = ", ".join(f"%({f.attname})s" for f in fields)
+    # Only names from the model's Meta go into the text; every value is a bound parameter.
+    return f'INSERT INTO "{Job._meta.db_table}" ({columns}) VALUES ({values}) RETURNING "id"'  # noqa: S608
+
+
+def insert_job(job: Job) -> Job:
+    """Insert one job (validated, not saved) as ``job.save(force_insert=True)`` would, inside
+    the caller's transaction, with one prepared statement instead of the SQL the ORM compiles
+    for every save. Returns the job, saved, with its id."""
+    from jobs.models import Job
+
+    db = connections[DEFAULT_DB_ALIAS]
+    fields = [f for f in Job._meta.concrete_fields if not f.primary_key]
+    params = {f.attname: f.get_db_prep_save(f.pre_save(job, add=True), db) for f in fields}
+    ((job.pk,),) = _execute(_insert_sql(), params)
+    job._state.adding = False
+    job._state.db = db.alias
+    return job
+
+
 def insert_jobs(template: Job, payloads: list[dict[str, Any]]) -> list[Job]:
     """Insert one job per payload, each like ``template`` (validated, not saved) but for its
     payload, with ``COPY`` on Django's connection: inside the caller's transaction, in two

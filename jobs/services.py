@@ -76,6 +76,8 @@ def enqueue(
                     job.save(force_insert=True)
             except IntegrityError:
                 return holders.get()
+        elif fastpath.available():
+            fastpath.insert_job(job)
         else:
             job.save(force_insert=True)
         hooks.enqueued.send([job])
