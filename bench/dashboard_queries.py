@@ -56,7 +56,7 @@ def seed(rows: int) -> int:
                 f"""
                 INSERT INTO jobs_job (type, queue, priority, status, payload, error, traceback,
                     usage, attempts, max_attempts, run_at, timeout, created_at, started_at,
-                    finished_at, worker_id, cancel_requested, progress, current_step)
+                    finished_at, worker_id, cancel_requested, progress, current_step, held_reason)
                 SELECT ({types})[1 + i %% {len(TYPES)}], ({queues})[1 + i %% {len(QUEUES)}], 0,
                     CASE WHEN i %% 2000 = 0 THEN 'queued' WHEN i %% 20000 = 1 THEN 'running'
                          WHEN i %% 50 = 2 THEN 'failed' WHEN i %% 200 = 3 THEN 'cancelled'
@@ -64,7 +64,7 @@ def seed(rows: int) -> int:
                     '{{}}'::jsonb, CASE WHEN i %% 50 = 2 THEN 'RuntimeError: boom' ELSE '' END, '',
                     '{{}}'::jsonb, 1, 3, t, 300, t, t, CASE WHEN i %% 2000 = 0 OR i %% 20000 = 1
                     THEN NULL ELSE t + interval '3 seconds' END,
-                    CASE WHEN i %% 20000 = 1 THEN 'bench-worker' ELSE '' END, false, 0, ''
+                    CASE WHEN i %% 20000 = 1 THEN 'bench-worker' ELSE '' END, false, 0, '', ''
                 FROM (SELECT i, now() - (random() * interval '7 days') AS t
                       FROM generate_series(1, %s) AS i) AS s
                 """,
@@ -82,12 +82,12 @@ def seed(rows: int) -> int:
                     INSERT INTO jobs_job (type, queue, priority, status, payload, error,
                         traceback, usage, attempts, max_attempts, run_at, timeout, created_at,
                         started_at, finished_at, worker_id, cancel_requested, progress,
-                        current_step)
+                        current_step, held_reason)
                     SELECT 'noop', 'default', 0,
                         CASE WHEN i %% 2000 = 0 THEN 'queued' WHEN i %% 50 = 2 THEN 'failed'
                              ELSE 'succeeded' END,
                         '{}', '', '', '{}', 1, 3, t, 300, t, t,
-                        CASE WHEN i %% 2000 = 0 THEN NULL ELSE t END, '', 0, 0, ''
+                        CASE WHEN i %% 2000 = 0 THEN NULL ELSE t END, '', 0, 0, '', ''
                     FROM (SELECT i, datetime('now', '-' || (abs(random()) %% 604800) || ' seconds')
                           AS t FROM s)
                     """,

@@ -48,9 +48,9 @@ def fill_fast(count: int) -> dict:
         cursor.execute(
             "INSERT INTO jobs_job (type, queue, priority, status, payload, error, traceback,"
             " usage, attempts, max_attempts, run_at, timeout, created_at, worker_id,"
-            " cancel_requested, progress, current_step)"
+            " cancel_requested, progress, current_step, held_reason)"
             " SELECT 'noop', 'default', 0, 'queued', jsonb_build_object('key', n), '', '',"
-            " '{}'::jsonb, 0, 3, now() - interval '1 minute', 300, now(), '', false, 0, ''"
+            " '{}'::jsonb, 0, 3, now() - interval '1 minute', 300, now(), '', false, 0, '', ''"
             " FROM generate_series(1, %s) AS n",
             [count],
         )
@@ -85,14 +85,14 @@ def latency(count: int, mean_gap: float, out: str) -> dict:
 POPULATE = """
 INSERT INTO jobs_job (type, queue, priority, status, payload, result, error, traceback, usage,
     attempts, max_attempts, run_at, timeout, created_at, started_at, finished_at, worker_id,
-    lease_expires_at, cancel_requested, progress, current_step)
+    lease_expires_at, cancel_requested, progress, current_step, held_reason)
 SELECT 'noop', 'default', 0, %(status)s, jsonb_build_object('key', n),
     CASE WHEN %(status)s = 'succeeded' THEN '{}'::jsonb END, '', '', '{}'::jsonb,
     CASE WHEN %(status)s = 'succeeded' THEN 1 ELSE 0 END, 3,
     now() - interval '1 day' + n * interval '1 millisecond', 300,
     now() - interval '1 day', NULL,
     CASE WHEN %(status)s = 'succeeded' THEN now() - interval '1 hour' END, '', NULL, false,
-    CASE WHEN %(status)s = 'succeeded' THEN 100 ELSE 0 END, ''
+    CASE WHEN %(status)s = 'succeeded' THEN 100 ELSE 0 END, '', ''
 FROM generate_series(1, %(count)s) AS n
 """
 

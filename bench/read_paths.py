@@ -33,12 +33,12 @@ QUEUES = ["default", "ai", "video"]
 FILL = """
 INSERT INTO jobs_job (type, queue, priority, status, payload, error, traceback, usage,
     attempts, max_attempts, run_at, timeout, created_at, started_at, finished_at, worker_id,
-    cancel_requested, progress, current_step)
+    cancel_requested, progress, current_step, held_reason)
 SELECT ({types})[1 + i %% {ntypes}], ({queues})[1 + i %% {nqueues}], 0,
     CASE WHEN i %% 50 = 2 THEN 'failed' WHEN i %% 200 = 3 THEN 'cancelled' ELSE 'succeeded' END,
     '{{}}'::jsonb, CASE WHEN i %% 50 = 2 THEN 'RuntimeError: boom' ELSE '' END, '',
     '{{}}'::jsonb, 1, 3, t - interval '3 seconds', 300, t - interval '3 seconds',
-    t - interval '2 seconds', t, '', false, 100, ''
+    t - interval '2 seconds', t, '', false, 100, '', ''
 FROM (SELECT i, now() - %(span)s * random() - %(offset)s AS t
       FROM generate_series(1, %(count)s) AS i) AS s
 """
@@ -46,12 +46,12 @@ FROM (SELECT i, now() - %(span)s * random() - %(offset)s AS t
 LIVE = """
 INSERT INTO jobs_job (type, queue, priority, status, payload, error, traceback, usage,
     attempts, max_attempts, run_at, timeout, created_at, started_at, finished_at, worker_id,
-    lease_expires_at, cancel_requested, progress, current_step)
+    lease_expires_at, cancel_requested, progress, current_step, held_reason)
 SELECT 'noop', 'default', 0, %(status)s, '{}'::jsonb, '', '', '{}'::jsonb,
     CASE WHEN %(status)s = 'running' THEN 1 ELSE 0 END, 3, now() - interval '5 seconds', 300,
     now() - interval '5 seconds', CASE WHEN %(status)s = 'running' THEN now() END, NULL,
     CASE WHEN %(status)s = 'running' THEN 'bench-reads' ELSE '' END,
-    CASE WHEN %(status)s = 'running' THEN now() + interval '1 hour' END, false, 0, ''
+    CASE WHEN %(status)s = 'running' THEN now() + interval '1 hour' END, false, 0, '', ''
 FROM generate_series(1, %(count)s)
 """
 
