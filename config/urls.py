@@ -8,7 +8,7 @@ from django.urls import include, path, reverse_lazy
 admin.site.site_header = "Jobs administration"
 admin.site.site_title = "Jobs admin"
 admin.site.index_title = "Jobs, briefs and their results"
-admin.site.site_url = reverse_lazy("jobs:dashboard")
+admin.site.site_url = reverse_lazy("jobs:dashboard")  # type: ignore[assignment]
 
 urlpatterns = [
     path("admin/", admin.site.urls),

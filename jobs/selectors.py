@@ -26,7 +26,7 @@ HEAVY_FIELDS = ("payload", "result", "traceback", "usage")
 
 def job_counts_by_status() -> dict[str, int]:
     """Every status with its number of jobs, zero included."""
-    counts = dict.fromkeys(Job.Status.values, 0)
+    counts: dict[str, int] = dict.fromkeys(Job.Status.values, 0)
     # COUNT(*) lets PostgreSQL answer from the (status, type) index alone.
     for row in Job.objects.order_by().values("status").annotate(n=Count("*")):
         counts[row["status"]] = row["n"]
@@ -57,7 +57,7 @@ def dashboard_counts() -> dict[str, int]:
     agrees with the lists beside it. The all-time totals of finished jobs come from the tallies
     on PostgreSQL (exact); elsewhere the succeeded total, which no list shows and which grows
     with the table, is reused for ``JOBS_DASHBOARD_TOTALS_TTL`` s."""
-    counts = dict.fromkeys(Job.Status.values, 0)
+    counts: dict[str, int] = dict.fromkeys(Job.Status.values, 0)
     for row in (
         Job.objects.filter(status__in=EXACT_STATUSES)
         .order_by()
@@ -66,7 +66,7 @@ def dashboard_counts() -> dict[str, int]:
     ):
         counts[row["status"]] = row["n"]
     if tallies.available():  # exact and cheap: the tallies PostgreSQL keeps
-        finished = dict.fromkeys(Job.FINISHED_STATUSES, 0)
+        finished: dict[str, int] = dict.fromkeys(Job.FINISHED_STATUSES, 0)
         finished.update(tallies.counts_by_status(Job.FINISHED_STATUSES))
         return counts | finished
     ttl = conf.dashboard_totals_ttl()

@@ -300,9 +300,9 @@ class WorkerProcess:
         """Claim from queues with a concurrency or rate limit, each under its row lock."""
         try:
             return controls.claim_limited_queues(worker_id=self.id, queues=names, limit=limit)
-        except Exception:
+        except Exception as exc:
             self._claim_retry = min(max(self._claim_retry * 2, 0.1), 5.0)
-            self._database_lost("claiming jobs of limited queues")
+            self._database_lost("claiming jobs of limited queues", exc)
             return []
 
     def _claim_plan(self) -> controls.ClaimPlan:

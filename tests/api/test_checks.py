@@ -10,7 +10,7 @@ from api.checks import check_api_settings
 def ids(settings_overrides, settings) -> list[str]:
     for name, value in settings_overrides.items():
         setattr(settings, name, value)
-    return [message.id for message in check_api_settings()]
+    return [str(message.id) for message in check_api_settings()]
 
 
 def test_defaults_pass(settings):

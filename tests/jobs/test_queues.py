@@ -226,3 +226,26 @@ def test_api_needs_staff_and_the_permission(client, operator, django_user_model)
     bad = client.put("/api/queues/ai/limits", {"rate": "lots"}, content_type="application/json")
     assert bad.status_code == 422 and "is not a rate" in bad.json()["message"]
     assert client.post("/api/queues/ai/resume").json()["paused"] is False
+
+
+def test_a_database_error_claiming_a_limited_queue_is_logged_and_tried_again(monkeypatch, caplog):
+    """The limited queues' claim fails (the database hiccups): the worker logs it, backs off
+    and claims the job on a later pass, instead of dying on the error."""
+    from django.db import OperationalError
+
+    job = enqueue("noop", {}, queue="video")
+    controls.queue_set_limits(name="video", concurrency=2)
+    real = controls.claim_limited_queues
+    calls = []
+
+    def flaky(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(**kwargs)
+
+    monkeypatch.setattr(controls, "claim_limited_queues", flaky)
+    burst()
+    assert len(calls) >= 2
+    assert statuses([job]) == ["succeeded"]
+    assert "claiming jobs of limited queues" in caplog.text

@@ -35,7 +35,11 @@ def counted_finished_since(since) -> dict[tuple[str, str], tuple[int, list[int],
     out: dict[tuple[str, str], tuple[int, list[int], float]] = {}
     for job in Job.objects.filter(finished_at__gte=since):
         n, buckets, seconds = out.get((job.type, job.status), (0, [0] * 14, 0.0))
-        if job.started_at is not None and job.status in ("succeeded", "failed"):
+        if (
+            job.started_at is not None
+            and job.finished_at is not None
+            and job.status in ("succeeded", "failed")
+        ):
             run = (job.finished_at - job.started_at).total_seconds()
             index = next(
                 (i for i, bound in enumerate(tallies.DURATION_BUCKETS) if run <= bound), 13
