@@ -321,18 +321,14 @@ class WorkerProcess:
 
     def _due_before_next_poll(self) -> bool:
         """Burst: whether a job this worker may take comes due before its next poll, a retry
-        backing off for a moment say, so that the burst waits for it rather than leave it."""
+        backing off for a moment say, so that the burst waits for it rather than leave it.
+        Queues with limits are left out: their jobs may wait on the limit, not on the clock."""
         try:
             plan = self._claim_plan()
+            if self.queues and not plan.queues:
+                return False
             soon = timezone.now() + timedelta(seconds=self.poll_interval)
-            if self.queues:
-                open_queues = plan.queues + plan.limited
-                if not open_queues:
-                    return False
-                due = Job.objects.ready(queues=open_queues, now=soon)
-            else:
-                blocked = [name for name in plan.exclude if name not in plan.limited]
-                due = Job.objects.ready(exclude_queues=blocked, now=soon)
+            due = Job.objects.ready(queues=plan.queues, exclude_queues=plan.exclude, now=soon)
             return due.exists()
         except DatabaseError as exc:
             self._database_lost("looking for jobs coming due", exc)

@@ -249,3 +249,11 @@ def test_a_database_error_claiming_a_limited_queue_is_logged_and_tried_again(mon
     assert len(calls) >= 2
     assert statuses([job]) == ["succeeded"]
     assert "claiming jobs of limited queues" in caplog.text
+
+
+def test_a_burst_ends_when_a_rate_limit_holds_the_jobs_left():
+    """A burst waits for a retry due in a moment, not for a rate limit's window to slide."""
+    controls.queue_set_limits(name="api", concurrency=None, rate=2, period=3600)
+    jobs = enqueue_many("noop", [{}] * 3, queue="api")
+    burst()
+    assert sorted(statuses(jobs)) == ["queued", "succeeded", "succeeded"]
