@@ -10,7 +10,6 @@ publish to Redis after an (empty) commit; Celery has no bulk send, so the bulk r
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -22,6 +21,7 @@ import redis
 from django.conf import settings
 
 from bench.peers.celery_app import DONE_KEY, app, http, noop, stamp
+from bench.peers.cli import tool_parser
 
 TASKS = {"noop": noop, "http": http, "stamp": stamp}
 
@@ -106,22 +106,7 @@ def latency(count: int, mean_gap: float, out: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="op", required=True)
-    sub.add_parser("setup")
-    sub.add_parser("reset")
-    sub.add_parser("done")
-    p = sub.add_parser("fill")
-    p.add_argument("--kind", default="noop")
-    p.add_argument("--count", type=int, required=True)
-    p = sub.add_parser("enqueue-rate")
-    p.add_argument("--single", type=int, required=True)
-    p.add_argument("--bulk", type=int, required=True)
-    p = sub.add_parser("latency")
-    p.add_argument("--count", type=int, required=True)
-    p.add_argument("--mean-gap", type=float, required=True)
-    p.add_argument("--out", required=True)
-    args = parser.parse_args()
+    args = tool_parser("done").parse_args()
     result: dict = {}
     if args.op in ("setup", "reset"):
         result = reset()

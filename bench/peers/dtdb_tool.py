@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -20,6 +19,7 @@ from django.db import connection, transaction  # noqa: E402
 from django_tasks_db.models import DBTaskResult, get_date_max  # noqa: E402
 
 from bench.peers import dtdb_tasks  # noqa: E402
+from bench.peers.cli import tool_parser  # noqa: E402
 
 TASKS = {"noop": dtdb_tasks.noop, "http": dtdb_tasks.http, "stamp": dtdb_tasks.stamp}
 
@@ -77,21 +77,7 @@ def latency(count: int, mean_gap: float, out: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="op", required=True)
-    sub.add_parser("setup")
-    sub.add_parser("reset")
-    p = sub.add_parser("fill")
-    p.add_argument("--kind", default="noop")
-    p.add_argument("--count", type=int, required=True)
-    p = sub.add_parser("enqueue-rate")
-    p.add_argument("--single", type=int, required=True)
-    p.add_argument("--bulk", type=int, required=True)
-    p = sub.add_parser("latency")
-    p.add_argument("--count", type=int, required=True)
-    p.add_argument("--mean-gap", type=float, required=True)
-    p.add_argument("--out", required=True)
-    args = parser.parse_args()
+    args = tool_parser().parse_args()
     result: dict = {}
     if args.op == "setup":
         call_command("migrate", verbosity=0, interactive=False)

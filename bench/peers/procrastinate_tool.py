@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -11,6 +10,7 @@ import time
 
 import psycopg
 
+from bench.peers.cli import tool_parser
 from bench.peers.procrastinate_app import app, http, noop, stamp
 
 TASKS = {"noop": noop, "http": http, "stamp": stamp}
@@ -63,21 +63,7 @@ def latency(count: int, mean_gap: float, out: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="op", required=True)
-    sub.add_parser("setup")
-    sub.add_parser("reset")
-    p = sub.add_parser("fill")
-    p.add_argument("--kind", default="noop")
-    p.add_argument("--count", type=int, required=True)
-    p = sub.add_parser("enqueue-rate")
-    p.add_argument("--single", type=int, required=True)
-    p.add_argument("--bulk", type=int, required=True)
-    p = sub.add_parser("latency")
-    p.add_argument("--count", type=int, required=True)
-    p.add_argument("--mean-gap", type=float, required=True)
-    p.add_argument("--out", required=True)
-    args = parser.parse_args()
+    args = tool_parser().parse_args()
     result: dict = {}
     if args.op == "setup":
         with app.open():
