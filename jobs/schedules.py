@@ -51,7 +51,11 @@ def sync_code_schedules() -> None:
                 "source": Schedule.Source.CODE,
             }
             if row is None:
-                Schedule(name=name, **fields).save()
+                try:
+                    with transaction.atomic():  # a savepoint: the loser of a race goes on
+                        Schedule(name=name, **fields).save()
+                except IntegrityError:
+                    pass  # another worker starting at the same moment made it, from this code
                 continue
             changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
             if changed:
@@ -148,14 +152,21 @@ class Scheduler:
         else:
             logger.exception("scheduler: %s failed; trying again", doing)
 
-    def _run(self) -> None:
+    def _sync(self) -> bool:
         try:
             sync_code_schedules()
         except Exception as exc:
             self._failed("syncing the schedules declared in code", exc)
+            connection.close()
+            return False
+        return True
+
+    def _run(self) -> None:
+        synced = self._sync()
         while not self._stop.wait(self.interval):
             try:
                 close_old_connections()
+                synced = synced or self._sync()  # a worker started during an outage syncs later
                 run_due()
             except Exception as exc:
                 self._failed("running periodic jobs", exc)

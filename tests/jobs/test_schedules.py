@@ -3,11 +3,13 @@ downtime, bad cron expressions refused, "Run now", the built-in retention schedu
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,6 +17,7 @@ from jobs import registry
 from jobs import schedules as periodic
 from jobs.controls import Schedule, ScheduleRun
 from jobs.models import Job
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -116,6 +119,56 @@ def test_schedules_declared_in_code_are_kept_in_step():
         registry.forget_periodic("test.hourly")
     periodic.sync_code_schedules()
     assert not Schedule.objects.filter(name="test.hourly").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_starting_together_declare_a_code_schedule_once(postgres_only):
+    """The second worker's insert waits on the first one's unique name, then loses: it goes on
+    without an error (it once logged a traceback from every worker but the first)."""
+    registry.periodic("test.race", "noop", cron="0 * * * *")
+    first_inserted, first_may_commit = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def first_worker() -> None:
+        try:
+            with transaction.atomic():
+                Schedule(name="test.race", job_type="noop", cron="0 * * * *", source="code").save()
+                first_inserted.set()
+                first_may_commit.wait(30)
+        finally:
+            connection.close()
+
+    def second_worker() -> None:
+        try:
+            periodic.sync_code_schedules()
+        except BaseException as exc:  # the test reports it
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def second_waits_on_the_first() -> bool:
+        """the second worker's insert waits on the first one's lock"""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE 'INSERT INTO \"jobs_schedule\"%%'"
+            )
+            return cursor.fetchone()[0] == 1
+
+    threads = [threading.Thread(target=first_worker), threading.Thread(target=second_worker)]
+    try:
+        threads[0].start()
+        assert first_inserted.wait(30)
+        threads[1].start()
+        wait_for(second_waits_on_the_first)
+        first_may_commit.set()
+        for thread in threads:
+            thread.join(30)
+        assert errors == []
+        assert Schedule.objects.filter(name="test.race").count() == 1
+    finally:
+        first_may_commit.set()
+        registry.forget_periodic("test.race")
 
 
 def test_register_with_a_schedule_declares_it():
