@@ -8,6 +8,7 @@ admits staff by their session.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from django.contrib import admin, messages
@@ -88,23 +89,42 @@ def _step_text(step: dict[str, Any] | None) -> str:
     return "\n".join(lines)
 
 
+def _step_key(step: dict[str, Any]) -> str:
+    return " ".join(str(step["title"]).casefold().split())
+
+
+def _step_pairs(old: list[dict], new: list[dict]) -> list[tuple[str, str, str]]:
+    """The steps of two versions lined up by title, as a diff lines up text: a step inserted or
+    removed shifts the others without marking them all changed. Within a run of steps whose
+    titles differ, steps are paired by position (a renamed step is changed, not removed and
+    added)."""
+    pairs = []
+    matcher = difflib.SequenceMatcher(
+        None, [_step_key(s) for s in old], [_step_key(s) for s in new], autojunk=False
+    )
+    for _, i1, i2, j1, j2 in matcher.get_opcodes():
+        for offset in range(max(i2 - i1, j2 - j1)):
+            i, j = i1 + offset, j1 + offset
+            left = old[i] if i < i2 else None
+            right = new[j] if j < j2 else None
+            if left is not None and right is not None:
+                label = f"Step {i + 1}" if i == j else f"Step {i + 1} → {j + 1}"
+            else:
+                label = f"Step {(i if left is not None else j) + 1}"
+            pairs.append((label, _step_text(left), _step_text(right)))
+    return pairs
+
+
 def compare_rows(left: Any, right: Any) -> list[dict[str, str]]:
-    """Two versions part by part (title, purpose, prerequisites, each step by position), each
-    row marked same, changed, added (only on the right) or removed (only on the left)."""
+    """Two versions part by part (title, purpose, prerequisites, the steps lined up by title),
+    each row marked same, changed, added (only on the right) or removed (only on the left)."""
     a, b = exports.sop_view(left), exports.sop_view(right)
     pairs = [
         ("Title", a["title"], b["title"]),
         ("Purpose", a["purpose"], b["purpose"]),
         ("Before you start", "\n".join(a["prerequisites"]), "\n".join(b["prerequisites"])),
+        *_step_pairs(a["steps"], b["steps"]),
     ]
-    for index in range(max(len(a["steps"]), len(b["steps"]))):
-        pairs.append(
-            (
-                f"Step {index + 1}",
-                _step_text(a["steps"][index] if index < len(a["steps"]) else None),
-                _step_text(b["steps"][index] if index < len(b["steps"]) else None),
-            )
-        )
     rows = []
     for label, old, new in pairs:
         state = (

@@ -167,6 +167,36 @@ def test_compare_shows_two_versions_side_by_side(admin_client, sop, admin_user):
     assert admin_client.get(url + "?a=x&b=99").status_code == 200
 
 
+def compare_labels(admin_client, sop, a=1, b=2) -> list[tuple[str, str]]:
+    """The step rows of the compare page: (state, label)."""
+    url = reverse("admin:briefs_sop_compare", args=[sop.pk])
+    html = admin_client.get(f"{url}?a={a}&b={b}").content.decode()
+    return re.findall(r'<tr class="sop-compare-(\w+)">\s*<th scope="row">([^<]+)<', html)[3:]
+
+
+def test_compare_lines_steps_up_by_title_when_one_is_inserted_or_removed(
+    admin_client, sop, admin_user
+):
+    first, second = DATA["steps"]
+    check = second | {"title": "check  the totals", "actions": ["Add them up"]}
+    sops.sop_save_version(
+        sop=sop,
+        data=DATA | {"steps": [first | {"title": "Log in"}, first, check, second]},
+        author=admin_user,
+    )
+    assert compare_labels(admin_client, sop) == [
+        ("added", "Step 1"),
+        ("same", "Step 1 → 2"),
+        ("added", "Step 3"),
+        ("same", "Step 2 → 4"),
+    ]
+    sops.sop_save_version(sop=sop, data=DATA | {"steps": [second]}, author=admin_user)
+    assert compare_labels(admin_client, sop, 1, 3) == [
+        ("removed", "Step 1"),
+        ("same", "Step 2 → 1"),
+    ]
+
+
 def test_restore_from_the_change_page(admin_client, sop, admin_user):
     sops.sop_save_version(sop=sop, data=DATA | {"title": "Wrong"}, author=admin_user)
     response = admin_client.post(reverse("admin:briefs_sop_restore", args=[sop.pk, 1]))
