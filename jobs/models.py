@@ -452,36 +452,42 @@ class Job(models.Model):
 
         A job that staff asked to cancel is cancelled instead. False when not released."""
         now = timezone.now()
-        fields: dict[str, Any] = {
-            "status": Job.Status.QUEUED,
-            "attempts": F("attempts") - 1,
-            "worker_id": "",
-            "lease_expires_at": None,
-            "started_at": None,
-            "held_reason": "",
-        }
+        changes: dict[str, Any] = {"held_reason": ""}
         if to_the_back or run_at:
-            fields["run_at"] = run_at or now
-        with transaction.atomic():
-            released = self._held().filter(cancel_requested=False).update(**fields)
-            if not released:
-                self.mark_cancelled("Cancelled while running (stopped at worker shutdown)")
-                return False
-            self._end_attempt(outcome=JobAttempt.Outcome.RELEASED, error=reason, now=now)
-            self.status, self.attempts, self.worker_id = Job.Status.QUEUED, self.attempts - 1, ""
-            if to_the_back or run_at:
-                self.run_at = fields["run_at"]
-        return True
+            changes["run_at"] = run_at or now
+        return self._give_back(
+            JobAttempt.Outcome.RELEASED,
+            reason,
+            now=now,
+            cancelled="Cancelled while running (stopped at worker shutdown)",
+            **changes,
+        )
 
     def hold(self, reason: str, *, until: datetime | None = None) -> bool:
         """Give a running job back to the queue, held: the attempt does not count, and the job
         runs again at ``until`` (default: in ``JOBS_HELD_RECHECK_SECONDS``) or when
         :meth:`JobQuerySet.resume_held` wakes it. A job staff asked to cancel is cancelled."""
         now = timezone.now()
-        run_at = until or now + timedelta(seconds=conf.held_recheck_seconds())
         reason = storable_text(reason)[:300]
+        return self._give_back(
+            JobAttempt.Outcome.HELD,
+            reason,
+            now=now,
+            cancelled=f"Cancelled while held: {reason}",
+            held_reason=reason,
+            run_at=until or now + timedelta(seconds=conf.held_recheck_seconds()),
+            progress=0,
+            current_step="",
+        )
+
+    def _give_back(
+        self, outcome: str, reason: str, *, now: datetime, cancelled: str, **changes: Any
+    ) -> bool:
+        """Release or hold: queued again with the attempt not counted, fenced on this attempt,
+        and the attempt row ended with ``outcome``. A job staff asked to cancel is cancelled
+        instead (the note ``cancelled``). False when the job was not given back."""
         with transaction.atomic():
-            held = (
+            given_back = (
                 self._held()
                 .filter(cancel_requested=False)
                 .update(
@@ -490,19 +496,17 @@ class Job(models.Model):
                     worker_id="",
                     lease_expires_at=None,
                     started_at=None,
-                    held_reason=reason,
-                    run_at=run_at,
-                    progress=0,
-                    current_step="",
+                    **changes,
                 )
             )
-            if not held:
-                if self._held().exists():
-                    self.mark_cancelled(f"Cancelled while held: {reason}")
+            if not given_back:
+                self.mark_cancelled(cancelled)  # fenced: a job no longer ours is left alone
                 return False
-            self._end_attempt(outcome=JobAttempt.Outcome.HELD, error=reason)
+            self._end_attempt(outcome=outcome, error=reason, now=now)
             self.status, self.attempts, self.worker_id = Job.Status.QUEUED, self.attempts - 1, ""
-            self.held_reason, self.run_at = reason, run_at
+            for name in ("held_reason", "run_at", "progress", "current_step"):
+                if name in changes:
+                    setattr(self, name, changes[name])
         return True
 
     def set_progress(self, percent: int, step: str = "") -> bool:
