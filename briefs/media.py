@@ -12,6 +12,7 @@ name or declared kind.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import hashlib
 import json
@@ -76,9 +77,46 @@ _FORMAT_LABELS = {
 PROTOCOLS = "file"
 
 
-def input_options(formats: tuple[str, ...] = PLAIN_FORMATS) -> list[str]:
-    """The options that go before an input: only local files, only plain demuxers."""
-    return ["-protocol_whitelist", PROTOCOLS, "-format_whitelist", ",".join(formats)]
+#: How each image format starts, and the demuxer that reads exactly one such picture.
+_IMAGE_DEMUXERS = (
+    (b"\x89PNG\r\n\x1a\n", "png_pipe"),
+    (b"\xff\xd8\xff", "jpeg_pipe"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"BM", "bmp_pipe"),
+    (b"II*\x00", "tiff_pipe"),
+    (b"MM\x00*", "tiff_pipe"),
+)
+#: How each image format starts (an upload declared as an image must start so).
+IMAGE_MAGIC = tuple(magic for magic, _ in _IMAGE_DEMUXERS)
+
+
+def image_demuxer(head: bytes) -> str | None:
+    """The demuxer for a picture that starts with ``head``; None when it is no image we read."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp_pipe"
+    return next((demuxer for magic, demuxer in _IMAGE_DEMUXERS if head.startswith(magic)), None)
+
+
+def input_options(
+    formats: tuple[str, ...] = PLAIN_FORMATS, *, path: Path | None = None
+) -> list[str]:
+    """The options that go before an input: only local files, only plain demuxers. A picture
+    gets its demuxer named: ffmpeg's guess from a file name such as ``photo.jpg`` is ``image2``,
+    which reads sequences of files and is not allowed, so the file would be refused."""
+    options = ["-protocol_whitelist", PROTOCOLS, "-format_whitelist", ",".join(formats)]
+    demuxer = image_demuxer(_head(path)) if path is not None else None
+    if demuxer in formats:
+        options += ["-f", demuxer]
+    return options
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(16)
+    except OSError:  # not a local file (yet): ffmpeg says so itself
+        return b""
 
 
 def harden(args: list[str]) -> list[str]:
@@ -92,16 +130,17 @@ def harden(args: list[str]) -> list[str]:
     if Path(args[0]).name.startswith("ffprobe") or args[0] == conf.ffprobe():
         if "-protocol_whitelist" in args:
             return list(args)
-        return [args[0], *input_options(), *args[1:]]
+        return [args[0], *input_options(path=Path(args[-1])), *args[1:]]
     hardened: list[str] = []
     segment: list[str] = []  # the options given since the previous input
-    for arg in args:
+    for index, arg in enumerate(args):
         if arg == "-i" and len(hardened) > 0:
             if "-protocol_whitelist" not in segment:
-                extra = ["-protocol_whitelist", PROTOCOLS]
-                if "-f" not in segment:
-                    extra += ["-format_whitelist", ",".join(PLAIN_FORMATS)]
-                hardened += extra
+                if "-f" in segment:
+                    hardened += ["-protocol_whitelist", PROTOCOLS]
+                else:
+                    source = args[index + 1] if index + 1 < len(args) else ""
+                    hardened += input_options(path=Path(source) if source else None)
             hardened.append(arg)
             segment = []
             continue
@@ -187,7 +226,7 @@ def probe(
         out = run(
             [
                 conf.ffprobe(),
-                *input_options(formats),
+                *input_options(formats, path=path),
                 "-v",
                 "error",
                 "-print_format",
@@ -590,16 +629,6 @@ _EXTENSIONS = {
     ("image", "bmp_pipe"): "bmp",
     ("image", "tiff_pipe"): "tiff",
 }
-#: How each image format starts (checked before ffprobe looks at it).
-IMAGE_MAGIC = (
-    b"\x89PNG\r\n\x1a\n",
-    b"\xff\xd8\xff",
-    b"GIF87a",
-    b"GIF89a",
-    b"BM",
-    b"II*\x00",
-    b"MM\x00*",
-)
 TEXT_SNIFF_BYTES = 64 * 1024
 
 
@@ -619,11 +648,7 @@ def check_upload(path: Path, kind: str, *, name: str) -> tuple[str, Probe | None
     formats = FORMATS_BY_KIND.get(kind)
     if formats is None:
         raise UploadRefused(f"Unknown kind {kind!r}.")
-    with path.open("rb") as handle:
-        head = handle.read(16)
-    if kind == "image" and not (
-        head.startswith(IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
-    ):
+    if kind == "image" and image_demuxer(_head(path)) is None:
         raise UploadRefused(
             f"{name!r} is not an image: the file does not start like a PNG, JPEG, GIF, WebP, "
             "BMP or TIFF file."
@@ -646,7 +671,8 @@ def check_upload(path: Path, kind: str, *, name: str) -> tuple[str, Probe | None
 
 def _check_first_frame(path: Path, formats: tuple[str, ...], *, name: str, kind: str) -> None:
     """A header is not a picture: the first frame must decode."""
-    args = [conf.ffmpeg(), "-nostdin", "-v", "error", "-xerror", *input_options(formats)]
+    args = [conf.ffmpeg(), "-nostdin", "-v", "error", "-xerror"]
+    args += input_options(formats, path=path)
     args += ["-i", str(path), "-map", "0:v:0", "-frames:v", "1", "-f", "null", "-"]
     try:
         run(args, ctx=None, what=f"Reading {name!r}", timeout=120)
@@ -659,13 +685,21 @@ def _check_first_frame(path: Path, formats: tuple[str, ...], *, name: str, kind:
 
 
 def _check_text(path: Path, name: str) -> None:
-    """Text is UTF-8 without NUL bytes (a binary file or an image is refused)."""
+    """Text is UTF-8 without NUL bytes (a binary file or an image is refused). The first
+    ``TEXT_SNIFF_BYTES`` are read; a character cut where the sample ends is not an error."""
     with path.open("rb") as handle:
         head = handle.read(TEXT_SNIFF_BYTES)
     if b"\x00" in head or head.startswith(IMAGE_MAGIC):
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Windows' "Unicode"
+            raise UploadRefused(
+                f"{name!r} is UTF-16 text; save it as UTF-8 (plain text) and upload it again."
+            )
         raise UploadRefused(f"{name!r} was sent as text but is a binary file.")
+    whole = len(head) < TEXT_SNIFF_BYTES
     try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
-            raise UploadRefused(f"{name!r} was sent as text but is not UTF-8 text.") from None
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=whole)
+    except UnicodeDecodeError:
+        raise UploadRefused(
+            f"{name!r} was sent as text but is not UTF-8 text; save it as UTF-8 and upload it "
+            "again."
+        ) from None

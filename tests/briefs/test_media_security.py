@@ -8,6 +8,7 @@ only the ``file`` protocol and plain, self-contained demuxers."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,83 @@ def test_uploads_of_the_declared_kind_are_stored_under_our_names(user, tmp_path)
         assert asset["name"] == "evil.m3u8"  # kept for display only
     text = asset_store_upload(owner=user, file=SimpleUploadedFile("n.md", "héllo".encode()))
     assert text["file"].endswith("/text.txt")
+
+
+def ffmpeg_file(path: Path, *source: str) -> Path:
+    """``path`` made by ffmpeg from a lavfi test source, in the format its suffix names."""
+    args = ["ffmpeg", "-nostdin", "-y", "-v", "error", "-f", "lavfi", "-i", *source]
+    subprocess.run([*args, str(path)], check=True)
+    return path
+
+
+PICTURE = ("testsrc=size=320x240", "-frames:v", "1")  # at 64x48 ffmpeg guessed right
+CLIP = ("testsrc=size=64x48:rate=10:duration=1",)
+TONE = ("sine=duration=1",)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "kind", "source", "stored"),
+    [
+        ("photo.jpg", "image", PICTURE, "jpg"),
+        ("photo.JPEG", "image", PICTURE, "jpg"),
+        ("shot.png", "image", PICTURE, "png"),
+        ("anim.gif", "image", PICTURE, "gif"),
+        ("pic.webp", "image", PICTURE, "webp"),
+        ("scan.bmp", "image", PICTURE, "bmp"),
+        ("scan.tif", "image", PICTURE, "tiff"),
+        ("clip.mov", "video", CLIP, "mp4"),
+        ("clip.mkv", "video", CLIP, "mkv"),
+        ("clip.webm", "video", (*CLIP, "-c:v", "libvpx"), "mkv"),
+        ("clip.avi", "video", CLIP, "avi"),
+        ("song.mp3", "audio", TONE, "mp3"),
+        ("song.wav", "audio", TONE, "wav"),
+        ("song.ogg", "audio", TONE, "ogg"),
+        ("song.m4a", "audio", (*TONE, "-c:a", "aac"), "m4a"),
+        ("song.flac", "audio", TONE, "flac"),
+    ],
+)
+def test_common_formats_under_their_usual_names_are_accepted(
+    user, tmp_path, settings, name, kind, source, stored
+):
+    """A photo called photo.jpg was refused: ffmpeg guessed its demuxer from the name (image2,
+    which reads sequences and is not allowed) instead of its content. Django keeps the name's
+    suffix on the temporary file of an upload too big for memory, as a phone's photo is: every
+    upload goes to such a file here."""
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+    body = ffmpeg_file(tmp_path / name.lower(), *source).read_bytes()
+    client = ApiClient(user)
+    response = client.client.post(
+        "/api/uploads",
+        {"file": SimpleUploadedFile(name, body), "kind": kind},
+        headers=client.headers,
+    )
+    assert response.status_code == 201, response.content
+    upload = Upload.objects.get(owner=user)
+    assert (upload.kind, upload.original_name) == (kind, name)
+    assert upload.name.endswith(f"/{kind}.{stored}")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("Café au lait".encode("latin-1"), "is not UTF-8 text; save it as UTF-8"),
+        ("Café au lait\n".encode("utf-16"), "is UTF-16 text; save it as UTF-8"),
+    ],
+)
+def test_text_in_another_encoding_is_refused_saying_which(user, body, reason):
+    """A short Latin-1 file was taken (its bad byte was near the end of the sample, read as a
+    character cut in two), and a UTF-16 file was called binary."""
+    client = ApiClient(user)
+    response = client.client.post(
+        "/api/uploads",
+        {"file": SimpleUploadedFile("notes.txt", body), "kind": "text"},
+        headers=client.headers,
+    )
+    assert response.status_code == 422
+    assert reason in response.json()["message"]
+    assert not Upload.objects.exists()
 
 
 @pytest.mark.django_db

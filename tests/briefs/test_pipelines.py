@@ -101,7 +101,10 @@ def test_video_pipeline_with_storyboard(fake_openai, user, uploaded_video):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_image_pipeline_fetches_and_reviews_url_assets(fake_openai, user, file_server, settings):
+@pytest.mark.parametrize("photo", ["photo.png", "photo.jpg"])
+def test_image_pipeline_fetches_and_reviews_url_assets(
+    fake_openai, user, file_server, settings, photo
+):
     settings.BRIEFS_ALLOW_PRIVATE_URLS = True  # the asset server is on localhost
     ffmpeg(
         "-f",
@@ -110,14 +113,14 @@ def test_image_pipeline_fetches_and_reviews_url_assets(fake_openai, user, file_s
         "testsrc=size=320x240",
         "-frames:v",
         "1",
-        str(file_server.root / "photo.png"),
+        str(file_server.root / photo),
     )
     brief = brief_create(
         owner=user,
         title="Poster",
         query="A poster for the summer sale.",
         media_type="image",
-        assets=[{"url": f"{file_server.url}/photo.png"}],
+        assets=[{"url": f"{file_server.url}/{photo}"}],
     )
     brief_start(brief=brief, use_pipeline=True)
     run_worker()
@@ -127,10 +130,7 @@ def test_image_pipeline_fetches_and_reviews_url_assets(fake_openai, user, file_s
 
     (asset,) = jobs["asset_prep"].result["assets"]
     assert asset["stored"].startswith(f"briefs/{brief.pk}/assets/")
-    assert (
-        default_storage.open(asset["stored"]).read()
-        == (file_server.root / "photo.png").read_bytes()
-    )
+    assert default_storage.open(asset["stored"]).read() == (file_server.root / photo).read_bytes()
     assert asset["probe"]["width"] == 320 and asset["review"]["description"]
     review_call = structured_calls(fake_openai, "asset_review")[0]
     assert any(p["type"] == "input_image" for p in review_call.json["input"][0]["content"])
