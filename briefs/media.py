@@ -684,6 +684,16 @@ def _check_first_frame(path: Path, formats: tuple[str, ...], *, name: str, kind:
         ) from None
 
 
+def read_text(path: Path, limit: int) -> str:
+    """The first ``limit`` bytes of a text asset as text: UTF-8 (checked at upload), without the
+    byte-order mark Windows puts first, a broken character replaced rather than fatal, and a
+    character cut in two by the limit left out."""
+    with path.open("rb") as handle:
+        data = handle.read(limit)
+    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+    return decoder.decode(data, final=len(data) < limit)
+
+
 def _check_text(path: Path, name: str) -> None:
     """Text is UTF-8 without NUL bytes (a binary file or an image is refused). The first
     ``TEXT_SNIFF_BYTES`` are read; a character cut where the sample ends is not an error."""

@@ -141,7 +141,7 @@ def _prepare_asset(brief: Brief, index: int, asset: dict[str, Any], ctx: JobCont
 
 def _inspect(path: Path, kind: str, name: str, ctx: JobContext) -> dict[str, Any]:
     if kind == "text":
-        text = path.read_bytes()[:TEXT_ASSET_LIMIT].decode("utf-8", errors="replace")
+        text = media.read_text(path, TEXT_ASSET_LIMIT)
         return {"characters": len(text), "excerpt": text[:500]}
     info = media.probe(path, ctx=ctx, name=name)
     if kind == "video" and not info.has_video:
@@ -195,8 +195,7 @@ def text_analysis(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     for asset in brief.assets or []:
         if isinstance(asset, dict) and asset.get("kind") == "text" and asset.get("file"):
             with media.local_file(asset["file"]) as local:
-                raw = local.read_bytes()[:TEXT_ASSET_LIMIT]
-            uploaded.append((str(asset.get("name")), raw.decode("utf-8", errors="replace")))
+                uploaded.append((str(asset.get("name")), media.read_text(local, TEXT_ASSET_LIMIT)))
     parts = [brief_text(brief)] + [f"Text of {name}:\n{body}" for name, body in uploaded]
     text = "\n\n".join(parts)
     # Offline reads what the model reads: the uploaded text, or the request when there is none.

@@ -172,6 +172,14 @@ def test_text_in_another_encoding_is_refused_saying_which(user, body, reason):
     assert not Upload.objects.exists()
 
 
+def test_text_is_read_without_the_byte_order_mark(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes("\ufeffÉtape 1\n".encode() + b"\xff")
+    assert media.read_text(notes, 100) == "Étape 1\n\ufffd"
+    assert media.read_text(notes, 5) == "É"  # the limit is in bytes, the mark's three too
+    assert media.read_text(notes, 4) == ""  # half an É is left out, not replaced
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("kind", "body", "reason"),
