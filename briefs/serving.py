@@ -15,6 +15,7 @@ import contextlib
 import mimetypes
 import re
 from collections.abc import Iterator
+from pathlib import PurePosixPath
 from typing import IO, Any
 from urllib.parse import quote
 
@@ -65,6 +66,28 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1)
 
 
+#: Types for the extensions we store, where the machine's table may lack them or name
+#: something else (Debian's /etc/mime.types says .ts is a Qt translation file).
+MEDIA_TYPES = {
+    ".ts": "video/mp2t",
+    ".mkv": "video/x-matroska",
+    ".mka": "audio/x-matroska",
+    ".ogv": "video/ogg",
+    ".ogg": "audio/ogg",
+    ".m4a": "audio/mp4",
+    ".wav": "audio/wav",
+    ".vtt": "text/vtt",
+    ".srt": "application/x-subrip",
+}
+
+
+def type_of(name: str) -> str:
+    """The content type of a stored file, from its name: ours, never the user's suffix."""
+    suffix = PurePosixPath(name).suffix.lower()
+    known = MEDIA_TYPES.get(suffix) or mimetypes.guess_type(f"x{suffix}")[0]
+    return known or "application/octet-stream"
+
+
 def serve(
     request: HttpRequest,
     name: str,
@@ -75,7 +98,7 @@ def serve(
 ) -> HttpResponse | StreamingHttpResponse:
     """The stored file ``name`` as the answer to ``request`` (GET or HEAD)."""
     filename = filename or name.rsplit("/", 1)[-1]
-    content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    content_type = content_type or type_of(name)
     mode = conf.media_accel_redirect()
     if mode == "nginx":
         response = HttpResponse(content_type=content_type)

@@ -38,6 +38,27 @@ def test_whole_file_says_it_takes_ranges(stored):
 
 
 @pytest.mark.parametrize(
+    ("stored_as", "shown_as", "content_type"),
+    [
+        ("video.ts", "clip.ts", "video/mp2t"),
+        ("video.mkv", "clip.webm", "video/x-matroska"),
+        ("audio.mka", "song.webm", "audio/x-matroska"),
+        ("image.jpg", "holiday.PNG", "image/jpeg"),
+        ("text.txt", "notes.md", "text/plain"),
+        ("blob.bin", "x.exe", "application/octet-stream"),
+    ],
+)
+def test_the_type_comes_from_the_stored_name_not_the_users(
+    settings, tmp_path, stored_as, shown_as, content_type
+):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    name = default_storage.save(f"briefs/uploads/1/x/{stored_as}", ContentFile(b"data"))
+    response = serving.serve(RequestFactory().get("/x"), name, filename=shown_as)
+    assert response["Content-Type"] == content_type
+    assert response["Content-Disposition"] == f'inline; filename="{shown_as}"'
+
+
+@pytest.mark.parametrize(
     ("header", "first", "last"),
     [
         ("bytes=0-99", 0, 99),
