@@ -554,4 +554,13 @@ def _kind_from_name(name: str) -> str | None:
         ".aac": "audio",
         ".txt": "text",
         ".md": "text",
+        ".m4v": "video",
+        ".3gp": "video",
+        ".mpeg": "video",
+        ".opus": "audio",
+        ".oga": "audio",
+        ".weba": "audio",
+        ".csv": "text",
+        ".markdown": "text",
+        ".text": "text",
     }.get(suffix)
