@@ -123,14 +123,17 @@ def _prepare_asset(brief: Brief, index: int, asset: dict[str, Any], ctx: JobCont
     item: dict[str, Any] = {"index": index, "kind": kind, "name": name}
     with tempfile.TemporaryDirectory() as tmp:
         if asset.get("url"):
-            local = Path(tmp) / f"download{Path(name).suffix}"
+            local = Path(tmp) / "download"  # the URL's suffix says nothing about the content
             try:
                 info = fetch.download(asset["url"], local, ctx=ctx)
-            except fetch.FetchError as exc:
+                # The checks an upload passes, and the stored name ours, as for an upload.
+                extension, _ = media.check_upload(local, kind, name=name)
+            except (fetch.FetchError, media.UploadRefused) as exc:
                 raise PermanentError(f"Asset {index + 1} ({name}): {exc}") from None
             item |= {"source": asset["url"], "bytes": info["bytes"]}
-            item["stored"] = media.store(local, f"briefs/{brief.pk}/assets/{index + 1}-{name}")
             item |= _inspect(local, kind, name, ctx)
+            stored = f"briefs/{brief.pk}/assets/{index + 1}-{kind}.{extension}"
+            item["stored"] = media.store(local, stored)
         else:
             item["source"] = item["stored"] = asset["file"]
             with media.local_file(asset["file"]) as local:
@@ -186,6 +189,18 @@ def _inspect(path: Path, kind: str, name: str, ctx: JobContext) -> dict[str, Any
     return details
 
 
+def _fetched_text(url: str, name: str, ctx: JobContext) -> str:
+    """A text asset given by URL: fetched and checked as an uploaded text file is."""
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp) / "download"
+        try:
+            fetch.download(url, local, ctx=ctx)
+            media.check_upload(local, "text", name=name)
+        except (fetch.FetchError, media.UploadRefused) as exc:
+            raise PermanentError(f"Text asset {name!r}: {exc}") from None
+        return media.read_text(local, TEXT_ASSET_LIMIT)
+
+
 @register("text_analysis", validate=brief_payload, cost=1, user_startable=True)
 def text_analysis(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Analyse the text of a brief and its text assets."""
@@ -193,9 +208,14 @@ def text_analysis(payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     brief = load_brief(payload)
     uploaded: list[tuple[str, str]] = []
     for asset in brief.assets or []:
-        if isinstance(asset, dict) and asset.get("kind") == "text" and asset.get("file"):
+        if not (isinstance(asset, dict) and asset.get("kind") == "text"):
+            continue
+        name = str(asset.get("name") or "text")
+        if asset.get("file"):
             with media.local_file(asset["file"]) as local:
-                uploaded.append((str(asset.get("name")), media.read_text(local, TEXT_ASSET_LIMIT)))
+                uploaded.append((name, media.read_text(local, TEXT_ASSET_LIMIT)))
+        elif asset.get("url"):
+            uploaded.append((name, _fetched_text(asset["url"], name, ctx)))
     parts = [brief_text(brief)] + [f"Text of {name}:\n{body}" for name, body in uploaded]
     text = "\n\n".join(parts)
     # Offline reads what the model reads: the uploaded text, or the request when there is none.

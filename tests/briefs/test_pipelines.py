@@ -101,6 +101,37 @@ def test_video_pipeline_with_storyboard(fake_openai, user, uploaded_video):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("served_as", "kind", "body", "says"),
+    [
+        ("page.png", "image", b"<html><script>alert(1)</script></html>", "is not an image"),
+        ("notes.txt", "text", b"\x89PNG\r\n\x1a\n\x00\x00", "is a binary file"),
+        ("clip.mp4", "video", b"#EXTM3U\n#EXTINF:1,\nfile:///etc/passwd\n", "clip.mp4"),
+    ],
+)
+def test_a_url_asset_gets_the_checks_of_an_upload(
+    fake_openai, user, file_server, settings, served_as, kind, body, says
+):
+    """What a URL serves is checked as an upload is, before anything is stored."""
+    settings.BRIEFS_ALLOW_PRIVATE_URLS = True  # the asset server is on localhost
+    (file_server.root / served_as).write_bytes(body)
+    media_type = {"image": "image", "text": "text", "video": "video"}[kind]
+    brief = brief_create(
+        owner=user,
+        title="Checked",
+        query="Use the asset.",
+        media_type=media_type,
+        assets=[{"url": f"{file_server.url}/{served_as}", "kind": kind}],
+    )
+    brief_start(brief=brief, use_pipeline=True)
+    run_worker()
+    brief = Brief.objects.get(pk=brief.pk)
+    assert brief.status == Brief.Status.FAILED
+    assert says in brief.failure_reason
+    assert not default_storage.exists(f"briefs/{brief.pk}/assets")  # nothing was stored
+
+
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("photo", ["photo.png", "photo.jpg"])
 def test_image_pipeline_fetches_and_reviews_url_assets(
     fake_openai, user, file_server, settings, photo
@@ -129,7 +160,8 @@ def test_image_pipeline_fetches_and_reviews_url_assets(
     jobs = results(brief)
 
     (asset,) = jobs["asset_prep"].result["assets"]
-    assert asset["stored"].startswith(f"briefs/{brief.pk}/assets/")
+    stored_as = {"photo.png": "1-image.png", "photo.jpg": "1-image.jpg"}[photo]
+    assert asset["stored"] == f"briefs/{brief.pk}/assets/{stored_as}"  # our name, not the URL's
     assert default_storage.open(asset["stored"]).read() == (file_server.root / photo).read_bytes()
     assert asset["probe"]["width"] == 320 and asset["review"]["description"]
     review_call = structured_calls(fake_openai, "asset_review")[0]
@@ -160,10 +192,15 @@ def test_audio_pipeline(fake_openai, user, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_text_pipeline_reads_text_assets(fake_openai, user):
-    asset = asset_store_upload(
-        owner=user, file=ContentFile(b"Our spring menu has fresh asparagus.", name="menu.txt")
-    )
+@pytest.mark.parametrize("given", ["uploaded", "by URL"])
+def test_text_pipeline_reads_text_assets(fake_openai, user, file_server, settings, given):
+    body = "\ufeffOur spring menu has fresh asparagus.".encode()
+    if given == "uploaded":
+        asset = asset_store_upload(owner=user, file=ContentFile(body, name="menu.txt"))
+    else:  # it was left out: a text brief has no asset step to fetch it
+        settings.BRIEFS_ALLOW_PRIVATE_URLS = True  # the server is on localhost
+        (file_server.root / "menu.txt").write_bytes(body)
+        asset = {"url": f"{file_server.url}/menu.txt"}
     brief = brief_create(
         owner=user, title="Menu", query="Polish our menu text.", media_type="text", assets=[asset]
     )
@@ -172,7 +209,8 @@ def test_text_pipeline_reads_text_assets(fake_openai, user):
     brief = Brief.objects.get(pk=brief.pk)
     assert brief.status == Brief.Status.COMPLETED, brief.failure_reason
     (call,) = structured_calls(fake_openai, "text_analysis")
-    assert "fresh asparagus" in call.json["input"][0]["content"][0]["text"]
+    text = call.json["input"][0]["content"][0]["text"]
+    assert "Text of menu.txt:\nOur spring menu has fresh asparagus." in text
     assert results(brief)["text_analysis"].result["prompt_version"] == "text_analysis_v1"
 
 
