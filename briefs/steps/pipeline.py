@@ -123,16 +123,10 @@ def _prepare_asset(brief: Brief, index: int, asset: dict[str, Any], ctx: JobCont
     item: dict[str, Any] = {"index": index, "kind": kind, "name": name}
     with tempfile.TemporaryDirectory() as tmp:
         if asset.get("url"):
-            local = Path(tmp) / "download"  # the URL's suffix says nothing about the content
-            try:
-                info = fetch.download(asset["url"], local, ctx=ctx)
-                # The checks an upload passes, and the stored name ours, as for an upload.
-                extension, _ = media.check_upload(local, kind, name=name)
-            except (fetch.FetchError, media.UploadRefused) as exc:
-                raise PermanentError(f"Asset {index + 1} ({name}): {exc}") from None
-            item |= {"source": asset["url"], "bytes": info["bytes"]}
+            local, extension = _fetch_checked(asset["url"], Path(tmp), kind, name, ctx)
+            item |= {"source": asset["url"], "bytes": local.stat().st_size}
             item |= _inspect(local, kind, name, ctx)
-            stored = f"briefs/{brief.pk}/assets/{index + 1}-{kind}.{extension}"
+            stored = f"briefs/{brief.pk}/assets/{index + 1}-{kind}.{extension}"  # our name
             item["stored"] = media.store(local, stored)
         else:
             item["source"] = item["stored"] = asset["file"]
@@ -189,15 +183,23 @@ def _inspect(path: Path, kind: str, name: str, ctx: JobContext) -> dict[str, Any
     return details
 
 
+def _fetch_checked(
+    url: str, folder: Path, kind: str, name: str, ctx: JobContext
+) -> tuple[Path, str]:
+    """A file given by URL, downloaded into ``folder`` and checked as an upload of ``kind`` is;
+    returns its path and the extension it is stored with. A refusal fails the job for good."""
+    local = folder / "download"  # the URL's suffix says nothing about the content
+    try:
+        fetch.download(url, local, ctx=ctx)
+        extension, _ = media.check_upload(local, kind, name=name)
+    except (fetch.FetchError, media.UploadRefused) as exc:
+        raise PermanentError(f"Asset {name!r}: {exc}") from None
+    return local, extension
+
+
 def _fetched_text(url: str, name: str, ctx: JobContext) -> str:
-    """A text asset given by URL: fetched and checked as an uploaded text file is."""
     with tempfile.TemporaryDirectory() as tmp:
-        local = Path(tmp) / "download"
-        try:
-            fetch.download(url, local, ctx=ctx)
-            media.check_upload(local, "text", name=name)
-        except (fetch.FetchError, media.UploadRefused) as exc:
-            raise PermanentError(f"Text asset {name!r}: {exc}") from None
+        local, _ = _fetch_checked(url, Path(tmp), "text", name, ctx)
         return media.read_text(local, TEXT_ASSET_LIMIT)
 
 
