@@ -1,5 +1,6 @@
 """Our side of the benchmark, run in the project's own environment with DATABASE_URL set:
-``python -m bench.ours_tool reset|fill|enqueue-rate|latency …``; prints one JSON line."""
+``python -m bench.ours_tool reset|fill|enqueue-rate|latency|fill-fast|claim-cost …``; prints
+one JSON line."""
 
 from __future__ import annotations
 
@@ -19,9 +20,12 @@ django.setup()
 from django.db import connection, transaction  # noqa: E402
 
 import bench.handlers  # noqa: E402, F401 - registers the bench job types here too
+from bench.peers.cli import add_common_ops  # noqa: E402
 from jobs.services import enqueue, enqueue_many  # noqa: E402
 
 CHUNK = 5_000
+#: The job type of each kind of work bench/systems.py asks for.
+TYPES = {"noop": "noop", "http": "bench_http", "stamp": "bench_stamp"}
 
 
 def reset() -> dict:
@@ -164,18 +168,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="op", required=True)
     sub.add_parser("reset")
-    p = sub.add_parser("fill")
-    p.add_argument("--type", default="noop")
-    p.add_argument("--count", type=int, required=True)
+    add_common_ops(sub)
     p = sub.add_parser("fill-fast")
     p.add_argument("--count", type=int, required=True)
-    p = sub.add_parser("enqueue-rate")
-    p.add_argument("--single", type=int, required=True)
-    p.add_argument("--bulk", type=int, required=True)
-    p = sub.add_parser("latency")
-    p.add_argument("--count", type=int, required=True)
-    p.add_argument("--mean-gap", type=float, required=True)
-    p.add_argument("--out", required=True)
     p = sub.add_parser("claim-cost")
     p.add_argument("--finished", type=int, required=True)
     p.add_argument("--waiting", type=int, required=True)
@@ -189,7 +184,7 @@ def main() -> None:
     elif args.op == "fill-fast":
         result = fill_fast(args.count)
     elif args.op == "fill":
-        result = fill(args.type, args.count)
+        result = fill(TYPES[args.kind], args.count)
     elif args.op == "enqueue-rate":
         result = enqueue_rate(args.single, args.bulk)
     else:

@@ -70,7 +70,6 @@ class System:
 
 
 class Ours(System):
-    TYPES = {"noop": "noop", "http": "bench_http", "stamp": "bench_stamp"}
     KEY, LABEL, SUFFIX, SETTINGS = "ours", "ours (jobs)", "", "config.settings"
 
     def __init__(self, base_url: str) -> None:
@@ -96,9 +95,6 @@ class Ours(System):
             check=True,
             cwd=ROOT,
         )
-
-    def fill(self, kind: str, count: int) -> None:
-        self.tool("fill", "--type", self.TYPES[kind], "--count", str(count))
 
     def worker_cmd(self, concurrency: int, *, latency: bool = False) -> list[str]:
         cmd = [str(OUR_PYTHON), "manage.py", "runworker", "--concurrency", str(concurrency)]
