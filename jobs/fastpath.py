@@ -263,10 +263,18 @@ def succeed(job: Job, result: Any, *, now: datetime) -> bool:
 
 
 @functools.cache
+def _insert_fields() -> tuple[Any, ...]:
+    """The job's columns an insert writes: all but the id, which the sequence gives."""
+    from jobs.models import Job
+
+    return tuple(f for f in Job._meta.concrete_fields if not f.primary_key)
+
+
+@functools.cache
 def _insert_sql() -> str:
     from jobs.models import Job
 
-    fields = [f for f in Job._meta.concrete_fields if not f.primary_key]
+    fields = _insert_fields()
     columns = ", ".join(f'"{f.column}"' for f in fields)
     values = ", ".join(f"%({f.attname})s" for f in fields)
     # Only names from the model's Meta go into the text; every value is a bound parameter.
@@ -277,11 +285,10 @@ def insert_job(job: Job) -> Job:
     """Insert one job (validated, not saved) as ``job.save(force_insert=True)`` would, inside
     the caller's transaction, with one prepared statement instead of the SQL the ORM compiles
     for every save. Returns the job, saved, with its id."""
-    from jobs.models import Job
-
     db = connections[DEFAULT_DB_ALIAS]
-    fields = [f for f in Job._meta.concrete_fields if not f.primary_key]
-    params = {f.attname: f.get_db_prep_save(f.pre_save(job, add=True), db) for f in fields}
+    params = {
+        f.attname: f.get_db_prep_save(f.pre_save(job, add=True), db) for f in _insert_fields()
+    }
     ((job.pk,),) = _execute(_insert_sql(), params)
     job._state.adding = False
     job._state.db = db.alias
@@ -302,7 +309,7 @@ def insert_jobs(template: Job, payloads: list[dict[str, Any]]) -> list[Job]:
         return []
     db = connections[DEFAULT_DB_ALIAS]
     table = Job._meta.db_table
-    fields = [f for f in Job._meta.concrete_fields if not f.primary_key]
+    fields = _insert_fields()
     id_field = Job._meta.pk
     payload_field = Job._meta.get_field("payload")
     # Every column but the id and the payload is the same for all the jobs: their COPY text is
