@@ -19,6 +19,7 @@ DEFAULTS: dict[str, Any] = {
     "JOBS_RETRY_BACKOFF_BASE": 5.0,
     "JOBS_RETRY_BACKOFF_MAX": 3600.0,
     "JOBS_GRACE_PERIOD": 30.0,
+    "JOBS_CLAIM_AHEAD": 2,
     "JOBS_OUTAGE_REMINDER_SECONDS": 60.0,
     "JOBS_HANDLER_MODULES": [],
     "JOBS_PREPARED_STATEMENTS": True,
@@ -72,6 +73,12 @@ def retry_backoff_max() -> float:
 def grace_period() -> float:
     """Seconds a stopping worker lets running jobs finish before giving them back."""
     return float(setting("JOBS_GRACE_PERIOD"))
+
+
+def claim_ahead() -> int:
+    """Jobs per slot a worker claims beyond its free slots while its jobs are short (0: none):
+    a job thread then takes its next job without waiting for the loop's next statement."""
+    return max(0, int(setting("JOBS_CLAIM_AHEAD")))
 
 
 def handler_modules() -> list[str]:

@@ -10,7 +10,8 @@ statements and two commits. The semantics are the same, statement for statement:
   LOCKED``, marks them running for this worker with a lease and one more attempt, and writes
   one attempt row each;
 - the success is fenced on status, worker and attempt number: a job that is no longer this
-  attempt's is left as it is, and its attempt row too.
+  attempt's is left as it is, and its attempt row too. The job and its attempt row take the
+  time its handler started from the worker (later than the claim for a job claimed ahead).
 
 Only the plain cases come here: a claim on an unfiltered queryset, and a success without
 ``on_success`` callbacks (those need the ORM's transaction around the callbacks). Set
@@ -72,18 +73,21 @@ def _execute(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
 _SUCCEED_CTES = """
     finished AS (
         SELECT * FROM unnest(%(ids)s::bigint[], %(workers)s::text[], %(attempts)s::integer[],
-                             %(results)s::jsonb[]) AS f(id, worker_id, attempts, result)
+                             %(results)s::jsonb[], %(started)s::timestamptz[])
+                      AS f(id, worker_id, attempts, result, started_at)
     ), done AS (
         UPDATE "{job}" AS job
         SET status = 'succeeded', result = finished.result, finished_at = %(now)s,
-            progress = 100, lease_expires_at = NULL, error = '', traceback = ''
+            started_at = finished.started_at, progress = 100, lease_expires_at = NULL,
+            error = '', traceback = ''
         FROM finished
         WHERE job.id = finished.id AND job.status = 'running'
           AND job.worker_id = finished.worker_id AND job.attempts = finished.attempts
-        RETURNING job.id, job.attempts
+        RETURNING job.id, job.attempts, job.started_at
     ), done_history AS (
         UPDATE "{attempt}" AS attempt
-        SET outcome = 'succeeded', error = '', finished_at = %(now)s
+        SET outcome = 'succeeded', error = '', finished_at = %(now)s,
+            started_at = done.started_at
         FROM done
         WHERE attempt.job_id = done.id AND attempt.number = done.attempts
           AND attempt.finished_at IS NULL
@@ -179,6 +183,8 @@ def _succeed_params(outcomes: list[tuple[Job, Any]]) -> dict[str, Any]:
         "ids": [job.pk for job, _ in outcomes],
         "workers": [job.worker_id for job, _ in outcomes],
         "attempts": [job.attempts for job, _ in outcomes],
+        # When each handler started (a job claimed ahead of a free slot starts after its claim).
+        "started": [job.started_at for job, _ in outcomes],
         # None is SQL NULL, as the ORM's update writes it (not JSON null).
         "results": [
             None if result is None else field.get_db_prep_value(result, connection)

@@ -384,6 +384,7 @@ class Job(models.Model):
             if not self._held().update(
                 status=Job.Status.SUCCEEDED,
                 result=result,
+                started_at=self.started_at,
                 finished_at=now,
                 progress=100,
                 lease_expires_at=None,
@@ -429,7 +430,11 @@ class Job(models.Model):
         now = timezone.now()
         with transaction.atomic():
             if not self._held().update(
-                status=Job.Status.CANCELLED, error=reason, finished_at=now, lease_expires_at=None
+                status=Job.Status.CANCELLED,
+                error=reason,
+                started_at=self.started_at,
+                finished_at=now,
+                lease_expires_at=None,
             ):
                 return False
             self.status, self.error, self.finished_at = Job.Status.CANCELLED, reason, now
@@ -524,8 +529,11 @@ class Job(models.Model):
         self._held().update(usage=totals)
 
     def _end_attempt(self, *, outcome: str, error: str = "", now: datetime | None = None) -> None:
+        """End the current attempt's row; it starts when the handler started (``started_at``,
+        which the worker moves from the claim's time for a job it claimed ahead)."""
+        started = {"started_at": self.started_at} if self.started_at else {}
         self.attempt_history.filter(number=self.attempts, finished_at__isnull=True).update(
-            outcome=outcome, error=error, finished_at=now or timezone.now()
+            outcome=outcome, error=error, finished_at=now or timezone.now(), **started
         )
 
     def _retry_or_fail(self, *, error: str, traceback: str, retry: bool = True) -> None:
@@ -535,6 +543,7 @@ class Job(models.Model):
         fields: dict[str, Any] = {
             "error": error,
             "traceback": traceback,
+            "started_at": self.started_at,
             "worker_id": "",
             "lease_expires_at": None,
             "held_reason": "",

@@ -21,10 +21,11 @@ import socket
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import (
     DatabaseError,
@@ -70,6 +71,12 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
+class _Claimed(NamedTuple):
+    job: Job
+    at: float  # time.monotonic() of the claim
+    ahead: bool  # claimed beyond the free slots: it waits for one, and starts later
+
+
 @dataclass
 class _Running:
     job: Job
@@ -96,18 +103,21 @@ class _JobThread(threading.Thread):
     def run(self) -> None:
         try:
             while True:
-                job = self.inbox.get()
+                job: Job | None = self.inbox.get()
                 if job is None:
                     return
-                try:
-                    self.worker._execute(job)
-                except Exception:
-                    # Never die with a job in hand: let go of it, so its lease expires and the
-                    # job is taken back, and keep serving.
-                    logger.exception("job=%s event=crashed (the worker lets go of it)", job.pk)
-                    self.worker._let_go(job)
-                if self.retired:
-                    return
+                while job is not None:
+                    try:
+                        self.worker._execute(job)
+                    except Exception:
+                        # Never die with a job in hand: let go of it, so its lease expires and
+                        # the job is taken back, and keep serving.
+                        logger.exception("job=%s event=crashed (the worker lets go of it)", job.pk)
+                        self.worker._let_go(job)
+                    if self.retired:
+                        return
+                    # The next job claimed ahead, if any, without waiting for the main loop.
+                    job = self.worker._next_ready(self)
         finally:
             connection.close()
 
@@ -129,9 +139,13 @@ class WorkerProcess:
         grace_period: float | None = None,
         listen: bool = True,
         scheduler: bool = True,
+        claim_ahead: int | None = None,
     ) -> None:
         self.queues = queues or []
         self.concurrency = concurrency
+        # Jobs claimed beyond the free slots while jobs are short (per slot: JOBS_CLAIM_AHEAD).
+        per_slot = conf.claim_ahead() if claim_ahead is None else max(0, claim_ahead)
+        self.claim_ahead = per_slot * concurrency
         self.poll_interval = poll_interval
         self.burst = burst
         self.max_jobs = max_jobs
@@ -141,6 +155,9 @@ class WorkerProcess:
         self.claimed = self.succeeded = self.failed = 0
         self._active: dict[int, _Running] = {}
         self._succeeded: list[_Running] = []  # handlers returned, success not yet recorded
+        # Claimed, not started yet (ahead of a free slot when jobs are short), oldest first.
+        self._ready: deque[_Claimed] = deque()
+        self._short_streak = 0  # jobs in a row that ran shorter than SHORT_JOB_SECONDS
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -237,6 +254,7 @@ class WorkerProcess:
             idle = not self._active
             self._gather_successes()
             claimed = self._fill_slots()
+            self._give_back_waiting()
             if self._done(claimed, idle=idle):
                 return
             self._wake.wait(self._next_wait())
@@ -261,19 +279,24 @@ class WorkerProcess:
         however many jobs it ends and starts. On an error both are tried again next pass."""
         with self._lock:
             runs, self._succeeded = self._succeeded, []
-        free = self.concurrency - len(self._active) + len(runs)
+            busy = self._slots_used()
+            waiting = len(self._ready)
+        free = max(0, self.concurrency - busy - waiting)
+        wanted = max(0, self.concurrency + self._ahead() - busy - waiting)
         if self.max_jobs is not None:
-            free = min(free, self.max_jobs - self.claimed)
+            wanted = min(wanted, self.max_jobs - self.claimed)
+            free = min(free, wanted)
         if self._quiet:
-            free = 0
-        if free <= 0 and not runs:
+            free = wanted = 0
+        if wanted <= 0 and not runs:
+            self._start_ready()  # a slot freed outside a job thread (a timeout, a lost lease)
             return 0
         try:
             plan = self._claim_plan()
             held, jobs = Job.objects.succeed_and_claim(
                 [(run.job, run.result) for run in runs],
                 worker_id=self.id,
-                limit=free if plan.open else 0,
+                limit=wanted if plan.open else 0,
                 queues=plan.queues,
                 exclude_queues=plan.exclude,
             )
@@ -291,10 +314,112 @@ class WorkerProcess:
             if self._active.get(run.job.pk) is run:
                 self._finish(run.job, run, "succeeded" if run.job.pk in held else "discarded")
         if plan.limited and free > len(jobs):
+            # Never ahead from limited queues: a job held there would take a place of the
+            # queue's limit without running.
             jobs += self._claim_limited(plan.limited, free - len(jobs))
-        for job in jobs:
-            self._start(job)
+        claimed_at = time.monotonic()
+        with self._lock:
+            self._ready.extend(
+                _Claimed(job, claimed_at, ahead=index >= free) for index, job in enumerate(jobs)
+            )
+            self.claimed += len(jobs)
+        self._start_ready()
         return len(jobs)
+
+    def _slots_used(self) -> int:
+        """Jobs whose handler is running (a job whose handler returned frees its slot, though
+        its success is recorded by the next statement). Call with the lock held."""
+        return sum(1 for run in self._active.values() if not run.completing)
+
+    def _ahead(self) -> int:
+        """How many jobs to claim beyond the free slots: ``claim_ahead`` while the jobs are
+        short (the last ``concurrency`` finished under SHORT_JOB_SECONDS and none running is
+        older), so that a job thread takes the next job as soon as it is free instead of
+        waiting for the loop's next statement; none while a job runs long, where a job held
+        ahead would wait behind it instead of going to another worker."""
+        if not self.claim_ahead or self._short_streak < self.concurrency:
+            return 0
+        oldest = time.monotonic() - SHORT_JOB_SECONDS
+        with self._lock:
+            if any(run.started < oldest for run in self._active.values() if not run.completing):
+                return 0
+        return self.claim_ahead
+
+    def _start_ready(self) -> None:
+        """Start claimed jobs on idle threads while slots are free (a job thread whose job
+        just ended takes the next one itself)."""
+        while True:
+            with self._lock:
+                if not self._ready or self._slots_used() >= self.concurrency:
+                    return
+            thread = self._idle_thread()
+            if thread is None:
+                return
+            with self._lock:
+                if not self._ready or self._slots_used() >= self.concurrency:
+                    return
+                job = self._begin(self._ready.popleft(), thread)
+            thread.inbox.put(job)
+
+    def _next_ready(self, thread: _JobThread) -> Job | None:
+        """For a job thread whose job ended: the next job claimed ahead (begun on this thread),
+        or None, and the thread is idle."""
+        with self._lock:
+            taking = not (self._stopping.is_set() or self._quiet)
+            if taking and self._ready and self._slots_used() < self.concurrency:
+                return self._begin(self._ready.popleft(), thread)
+            thread.busy = False
+            return None
+
+    def _begin(self, claimed: _Claimed, thread: _JobThread) -> Job:
+        """A job starts on ``thread`` now: its timeout counts from here. Call with the lock."""
+        job = claimed.job
+        timeout = job.timeout or conf.default_timeout()
+        if claimed.ahead:  # its start, recorded with its outcome, is now, not the claim
+            job.started_at = timezone.now()
+        ctx = JobContext(job, timeout=timeout)
+        self._active[job.pk] = _Running(job=job, ctx=ctx, thread=thread)
+        thread.busy = True
+        logger.info(
+            "job=%s type=%s attempt=%s/%s event=started",
+            job.pk,
+            job.type,
+            job.attempts,
+            job.max_attempts,
+        )
+        return job
+
+    def _note_duration(self, run: _Running) -> None:
+        """Count how long a job ran, for :meth:`_ahead`. Call with the lock held."""
+        if time.monotonic() - run.started < SHORT_JOB_SECONDS:
+            self._short_streak += 1
+        else:
+            self._short_streak = 0
+
+    def _give_back_waiting(self) -> None:
+        """Jobs claimed ahead that could not start for READY_MAX_SECONDS (every slot taken by
+        a job that turned out long; or quiet) go back, for other workers to take."""
+        with self._lock:
+            if not self._ready:
+                return
+            stale = time.monotonic() - self._ready[0].at >= READY_MAX_SECONDS
+        if self._quiet:
+            self._give_back_ready("Claimed ahead, not started: the worker was told to go quiet")
+        elif stale:
+            self._give_back_ready("Claimed ahead, not started: every slot of the worker was busy")
+
+    def _give_back_ready(self, reason: str) -> None:
+        """Jobs claimed ahead and not started go back to the queue, their attempt not counted
+        (a job staff asked to cancel is cancelled)."""
+        with self._lock:
+            waiting = [claimed.job for claimed in self._ready]
+            self._ready.clear()
+            self.claimed -= len(waiting)
+        for job in waiting:
+            try:
+                job.release(reason)
+            except DatabaseError as exc:
+                self._database_lost(f"giving job {job.pk} back (its lease will expire)", exc)
 
     def _claim_limited(self, names: list[str], limit: int) -> list[Job]:
         """Claim from queues with a concurrency or rate limit, each under its row lock."""
@@ -311,6 +436,8 @@ class WorkerProcess:
         return self._controls.plan(self.queues)
 
     def _done(self, claimed: int, *, idle: bool) -> bool:
+        if self._ready:
+            return False
         if self.max_jobs is not None and self.claimed >= self.max_jobs and not self._active:
             return True
         # Burst: done only when a claim made with nothing running found nothing. A job that
@@ -338,32 +465,21 @@ class WorkerProcess:
         wait = min(self.poll_interval, self._claim_retry or self.poll_interval)
         now = time.monotonic()
         with self._lock:
+            if self._ready:
+                wait = min(wait, max(0.0, self._ready[0].at + READY_MAX_SECONDS - now) + 0.01)
             for run in self._active.values():
                 wait = min(wait, max(0.0, run.ctx.deadline - now) + 0.01)
         return wait
 
-    def _start(self, job: Job) -> None:
-        timeout = job.timeout or conf.default_timeout()
-        ctx = JobContext(job, timeout=timeout)
-        thread = self._idle_thread()
-        with self._lock:
-            self._active[job.pk] = _Running(job=job, ctx=ctx, thread=thread)
-            self.claimed += 1
-        thread.busy = True
-        logger.info(
-            "job=%s type=%s attempt=%s/%s event=started",
-            job.pk,
-            job.type,
-            job.attempts,
-            job.max_attempts,
-        )
-        thread.inbox.put(job)
-
-    def _idle_thread(self) -> _JobThread:
+    def _idle_thread(self) -> _JobThread | None:
+        """An idle job thread, or a new one; None when ``concurrency`` threads are all busy
+        (one whose job just ended takes the next job claimed itself)."""
         self._threads = [thread for thread in self._threads if not thread.retired]
         for thread in self._threads:
             if not thread.busy:
                 return thread
+        if len(self._threads) >= self.concurrency:
+            return None
         thread = _JobThread(self, len(self._threads) + 1)
         self._threads.append(thread)
         thread.start()
@@ -388,6 +504,7 @@ class WorkerProcess:
                 with self._lock:
                     run.result, run.completing = result, True
                     self._succeeded.append(run)
+                    self._note_duration(run)
                 self._wake.set()
                 return
             outcome = self._record(
@@ -472,11 +589,12 @@ class WorkerProcess:
         with self._lock:
             if self._active.get(job.pk) is run:
                 del self._active[job.pk]
+                if not run.completing:
+                    self._note_duration(run)
             if outcome == "succeeded":
                 self.succeeded += 1
             elif outcome == "failed":
                 self.failed += 1
-        run.thread.busy = False
         duration_ms = (time.monotonic() - run.started) * 1000
         if outcome == "failed":
             next_step = "retry" if job.status == Job.Status.QUEUED else "gave up"
@@ -575,7 +693,11 @@ class WorkerProcess:
         close_old_connections()
         with self._lock:
             snapshot = dict(self._active)
-        held = Job.objects.renew_leases(worker_id=self.id, ids=snapshot)
+            waiting = {claimed.job.pk for claimed in self._ready}
+        held = Job.objects.renew_leases(worker_id=self.id, ids=[*snapshot, *waiting])
+        if waiting - held:
+            with self._lock:  # taken back meanwhile (staff, or an expired lease): not ours
+                self._ready = deque(item for item in self._ready if item.job.pk in held)
         for job_id, run in snapshot.items():
             if job_id not in held and self._active.get(job_id) is run and not run.completing:
                 run.ctx.stop(JobContext.LOST)
@@ -665,6 +787,7 @@ class WorkerProcess:
 
     def _shutdown(self) -> None:
         self._stopping.set()
+        self._give_back_ready("Claimed ahead, not started: the worker shut down")
         if self._active:
             logger.info(
                 "worker=%s stopping: %s job(s) running, grace period %gs",
@@ -774,6 +897,10 @@ class WorkerProcess:
 
 
 GATHER_SECONDS = 0.002
+# Jobs that run shorter than this are claimed ahead of free slots (WorkerProcess._ahead) ...
+SHORT_JOB_SECONDS = 0.02
+# ... and given back if they could not start within this long.
+READY_MAX_SECONDS = 0.5
 _tidied = threading.local()
 TIDY_INTERVAL = 1.0
 

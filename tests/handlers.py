@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -75,3 +76,26 @@ def rate_limited(payload: dict[str, Any], ctx: JobContext) -> dict[str, bool]:
     if payload.get("hold_seconds"):
         ctx.hold_queue(payload["hold_seconds"], "OpenAI answered 429 (Retry-After)")
     return {"ok": True}
+
+
+#: Gates the ``test_gate`` jobs of an in-process worker wait on, by name.
+GATES: dict[str, threading.Event] = {}
+
+
+@register("test_gate")
+def gate(payload: dict[str, Any], ctx: JobContext) -> dict[str, bool]:
+    """Runs until the test opens ``GATES[payload["gate"]]`` (a worker in the test's process)."""
+    if not GATES[payload["gate"]].wait(payload.get("seconds", 30)):
+        raise RuntimeError("the gate was never opened")
+    return {"opened": True}
+
+
+@register("test_count_claimed")
+def count_claimed(payload: dict[str, Any], ctx: JobContext) -> dict[str, int]:
+    """After ``payload["seconds"]``: how many jobs its worker holds (running, in the database),
+    counting itself."""
+    from jobs.models import Job
+
+    time.sleep(payload.get("seconds", 0))
+    held = Job.objects.filter(worker_id=ctx.job.worker_id, status=Job.Status.RUNNING).count()
+    return {"held": held}

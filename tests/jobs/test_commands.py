@@ -101,6 +101,8 @@ def test_runworker_refuses_bad_options():
         (["--queues", ","], "at least one queue name"),
         (["--health-port", "70000"], "a port is 0-65535"),
         (["--poll-interval", "0"], "must be more than 0"),
+        (["--claim-ahead", "-1"], "must be 0 to 100"),
+        (["--claim-ahead", "two"], "is not a whole number"),
     ]:
         with pytest.raises(CommandError, match=message):
             call_command("runworker", *args)

@@ -13,6 +13,7 @@ from jobs.worker import WorkerProcess
 MAX_CONCURRENCY = 1000
 MAX_POLL_INTERVAL = 3600.0
 MAX_GRACE_PERIOD = 86400.0
+MAX_CLAIM_AHEAD = 100
 
 
 def _shown(value: str) -> str:
@@ -29,6 +30,16 @@ def positive_int(value: str, *, most: int = 2**31 - 1) -> int:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
     if number > most:
         raise argparse.ArgumentTypeError(f"must be at most {most:,}, got {_shown(value)}")
+    return number
+
+
+def claim_ahead(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{_shown(value)} is not a whole number") from None
+    if not 0 <= number <= MAX_CLAIM_AHEAD:
+        raise argparse.ArgumentTypeError(f"must be 0 to {MAX_CLAIM_AHEAD}, got {_shown(value)}")
     return number
 
 
@@ -105,6 +116,12 @@ class Command(BaseCommand):
             default=4,
             help="jobs at once",
         )
+        parser.add_argument(
+            "--claim-ahead",
+            type=claim_ahead,
+            default=None,
+            help="jobs per slot claimed ahead while jobs are short; 0: none (JOBS_CLAIM_AHEAD)",
+        )
         parser.add_argument("--poll-interval", type=positive_float, default=1.0, help="seconds")
         parser.add_argument("--burst", action="store_true", help="exit when nothing is ready")
         parser.add_argument("--max-jobs", type=positive_int, default=None, help="then exit")
@@ -139,6 +156,7 @@ class Command(BaseCommand):
                 health_host=options["health_host"],
                 grace_period=options["grace_period"],
                 scheduler=not options["no_scheduler"],
+                claim_ahead=options["claim_ahead"],
             )
         except (OSError, UnicodeError, TypeError) as exc:
             # A port in use, a host that does not resolve or cannot be encoded.
