@@ -99,12 +99,18 @@ def enqueue_many(type: str, payloads: Iterable[dict[str, Any]], **options: Any) 
         # The options are the same for every job: validated once, with the first payload.
         template = _build(type, payloads[0], **options)
         job_type = registry.get(type)
-        cleaned = [template.payload] + [
-            job_type.clean(_checked_payload({} if payload is None else payload))
-            for payload in payloads[1:]
-        ]
+        limit = conf.max_payload_bytes()
+        cleaned = [template.payload]
+        texts: list[str | None] = [None]
+        for payload in payloads[1:]:
+            payload = {} if payload is None else payload
+            text = _payload_json(payload, limit)
+            clean = job_type.clean(payload)
+            cleaned.append(clean)
+            # The JSON the check made is the row's, unless the type's validator changed it.
+            texts.append(text if clean is payload else None)
         with transaction.atomic():
-            created = fastpath.insert_jobs(template, cleaned)
+            created = fastpath.insert_jobs(template, cleaned, texts)
             hooks.enqueued.send(created)
         return created
     jobs = [_build(type, payload, **options) for payload in payloads]
@@ -237,17 +243,23 @@ def _check_json_text(what: str, value: str) -> None:
 
 
 def _checked_payload(payload: Any) -> dict[str, Any]:
+    _payload_json(payload, conf.max_payload_bytes())
+    return payload
+
+
+def _payload_json(payload: Any, limit: int) -> str:
+    """Check a payload (a JSON object a database can store, within ``limit`` bytes); return
+    its JSON text, ASCII only (each character one byte)."""
     if not isinstance(payload, dict):
         raise InvalidPayload(f"The payload must be a JSON object, not {_json_kind(payload)}.")
     check_storable_json(payload)
     try:
-        size = len(json.dumps(payload, allow_nan=False).encode())
+        text = json.dumps(payload, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidPayload(f"The payload is not valid JSON: {exc}.") from None
-    limit = conf.max_payload_bytes()
-    if size > limit:
-        raise InvalidPayload(f"The payload is {size:,} bytes; the limit is {limit:,} bytes.")
-    return payload
+    if len(text) > limit:
+        raise InvalidPayload(f"The payload is {len(text):,} bytes; the limit is {limit:,} bytes.")
+    return text
 
 
 def _json_kind(value: Any) -> str:

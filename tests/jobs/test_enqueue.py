@@ -173,6 +173,14 @@ def test_enqueue_many_returns_exactly_what_it_stored(django_user_model):
     assert jobs[1].usage == {}  # no value shared between the returned jobs
 
 
+def test_enqueue_many_stores_what_the_types_validator_made_of_each_payload():
+    jobs = enqueue_many("sleep", [{"seconds": 1, "extra": "dropped"}, {"seconds": 2, "x": [1]}])
+
+    stored = list(Job.objects.filter(pk__in=[job.pk for job in jobs]).order_by("pk"))
+    assert [job.payload for job in stored] == [{"seconds": 1}, {"seconds": 2}]
+    assert [job.payload for job in jobs] == [{"seconds": 1}, {"seconds": 2}]
+
+
 def test_enqueue_many_rolls_back_with_the_callers_transaction():
     with transaction.atomic():
         enqueue_many("noop", [{"i": i} for i in range(30)])
