@@ -227,13 +227,19 @@ def claim_limited(*, worker_id: str, queue: str, limit: int) -> list[Job]:
         return []
     with transaction.atomic():
         record = Queue.objects.select_for_update().filter(name=queue).first()
-        # The time is read once the lock is ours: a job that ended before is seen as ended.
+        if record is None or record.paused:
+            return []
+        running = 0
+        if record.concurrency_limit is not None:
+            running = Job.objects.filter(queue=queue, status=Job.Status.RUNNING).count()
+        # The time is read once the lock is ours and the running jobs are counted: the jobs
+        # started now begin after every job the count saw ended (whose end time was read
+        # before its success was committed), so no two of their attempts seem to overlap.
         now = timezone.now()
-        if record is None or record.paused or record.held(now):
+        if record.held(now):
             return []
         free = limit
         if record.concurrency_limit is not None:
-            running = Job.objects.filter(queue=queue, status=Job.Status.RUNNING).count()
             free = min(free, record.concurrency_limit - running)
         starts: list[str] = []
         if record.rate_limit is not None and record.rate_period:
