@@ -105,10 +105,10 @@ def enqueue_many(type: str, payloads: Iterable[dict[str, Any]], **options: Any) 
         for payload in payloads[1:]:
             payload = {} if payload is None else payload
             text = _payload_json(payload, limit)
-            clean = job_type.clean(payload)
-            cleaned.append(clean)
-            # The JSON the check made is the row's, unless the type's validator changed it.
-            texts.append(text if clean is payload else None)
+            cleaned.append(job_type.clean(payload))
+            # The JSON the check made is the row's, unless a validator may have changed the
+            # payload (even in place).
+            texts.append(None if job_type.validate else text)
         with transaction.atomic():
             created = fastpath.insert_jobs(template, cleaned, texts)
             hooks.enqueued.send(created)

@@ -6,8 +6,10 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from jobs import registry
 from jobs.exceptions import InvalidPayload, UnknownJobType
 from jobs.models import Job
+from jobs.registry import register
 from jobs.services import enqueue, enqueue_many
 
 pytestmark = pytest.mark.django_db
@@ -179,6 +181,23 @@ def test_enqueue_many_stores_what_the_types_validator_made_of_each_payload():
     stored = list(Job.objects.filter(pk__in=[job.pk for job in jobs]).order_by("pk"))
     assert [job.payload for job in stored] == [{"seconds": 1}, {"seconds": 2}]
     assert [job.payload for job in jobs] == [{"seconds": 1}, {"seconds": 2}]
+
+
+def test_enqueue_many_stores_a_payload_its_validator_changed_in_place():
+    def fill_in(payload: dict) -> dict:
+        payload.setdefault("level", "normal")
+        return payload
+
+    register("test_fills_in", validate=fill_in)(lambda payload, ctx: payload)
+    try:
+        jobs = enqueue_many("test_fills_in", [{"n": 1}, {"n": 2}])
+    finally:
+        registry._registry.pop("test_fills_in")
+    stored = Job.objects.filter(pk__in=[job.pk for job in jobs]).order_by("pk")
+    assert [job.payload for job in stored] == [
+        {"n": 1, "level": "normal"},
+        {"n": 2, "level": "normal"},
+    ]
 
 
 def test_enqueue_many_rolls_back_with_the_callers_transaction():
