@@ -349,14 +349,11 @@ class WorkerProcess:
         """Start claimed jobs on idle threads while slots are free (a job thread whose job
         just ended takes the next one itself)."""
         while True:
-            with self._lock:
+            with self._lock:  # threads' busy flags change under it too
                 if not self._ready or self._slots_used() >= self.concurrency:
                     return
-            thread = self._idle_thread()
-            if thread is None:
-                return
-            with self._lock:
-                if not self._ready or self._slots_used() >= self.concurrency:
+                thread = self._idle_thread()
+                if thread is None:
                     return
                 job = self._begin(self._ready.popleft(), thread)
             thread.inbox.put(job)

@@ -21,11 +21,15 @@ def _shown(value: str) -> str:
     return repr(value if len(value) <= 50 else f"{value[:50]}…")
 
 
-def positive_int(value: str, *, most: int = 2**31 - 1) -> int:
+def _whole_number(value: str) -> int:
     try:
-        number = int(value)
+        return int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{_shown(value)} is not a whole number") from None
+
+
+def positive_int(value: str, *, most: int = 2**31 - 1) -> int:
+    number = _whole_number(value)
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
     if number > most:
@@ -34,10 +38,7 @@ def positive_int(value: str, *, most: int = 2**31 - 1) -> int:
 
 
 def claim_ahead(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{_shown(value)} is not a whole number") from None
+    number = _whole_number(value)
     if not 0 <= number <= MAX_CLAIM_AHEAD:
         raise argparse.ArgumentTypeError(f"must be 0 to {MAX_CLAIM_AHEAD}, got {_shown(value)}")
     return number
